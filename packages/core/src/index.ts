@@ -1,0 +1,3 @@
+export type { LaminarErrorCode, LaminarErrorOptions } from './errors/laminar-error'
+export { isLaminarError, LaminarError } from './errors/laminar-error'
+export * from './ports/index'

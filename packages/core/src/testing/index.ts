@@ -1,0 +1,2 @@
+// Compliance suites every adapter runs, as abstract-level ships its own test suite.
+export {}

@@ -1,0 +1,8 @@
+import { describe, expect, it } from 'vitest'
+import { packageName } from '../src/index'
+
+describe('@laminar-ts/transport-tcp', () => {
+  it('resolves from source in the workspace', () => {
+    expect(packageName).toBe('@laminar-ts/transport-tcp')
+  })
+})
