@@ -145,7 +145,16 @@ export interface LogStorage {
   snapshot(): Snapshot
 }
 
-export type RaftLogErrorKind = 'compacted' | 'unavailable' | 'snapshotTemporarilyUnavailable'
+/**
+ * compacted: below firstIndex. unavailable: above lastIndex. temporarilyUnavailable: the entries
+ * exist but are not in memory yet (the host is loading them asynchronously); raft skips this send
+ * and retries later. snapshotTemporarilyUnavailable: the host cannot produce a snapshot yet.
+ */
+export type RaftLogErrorKind =
+  | 'compacted'
+  | 'unavailable'
+  | 'temporarilyUnavailable'
+  | 'snapshotTemporarilyUnavailable'
 
 export class RaftLogError extends Error {
   readonly kind: RaftLogErrorKind

@@ -1,2 +1,3 @@
 // Compliance suites every adapter runs, as abstract-level ships its own test suite.
-export {}
+export * from './storage-suite'
+export * from './transport-suite'
