@@ -1,1 +1,50 @@
-export {}
+export type {
+  AckCommand,
+  AppendCommand,
+  AppendResult,
+  ClusterMember,
+  CommitOffsetCommand,
+  CommitOffsetResult,
+  ControllerCommand,
+  ControllerOkResult,
+  ControllerResult,
+  CreateTopicCommand,
+  DeadLetteredCommand,
+  DeleteTopicCommand,
+  DeliveredCommand,
+  ErrorResult,
+  GroupConfig,
+  GroupConfigCommand,
+  GroupCreateCommand,
+  GroupDeleteCommand,
+  GroupDeleteResult,
+  GroupResult,
+  JoinCommand,
+  LaminarRecord,
+  LeaveCommand,
+  PartitionAssignment,
+  PartitionCommand,
+  PartitionResult,
+  ReassignPartitionCommand,
+  StartPosition,
+  TopicConfig,
+  TopicMetadata,
+} from './commands'
+export {
+  ACK_OFFSETS_MAX,
+  ACK_WINDOW_MAX,
+  APPEND_RECORDS_MAX,
+  CLUSTER_MEMBERS_MAX,
+  DEFAULT_GROUP_CONFIG,
+  DEFAULT_TOPIC_CONFIG,
+  GROUPS_MAX,
+  NAME_PATTERN,
+  PRODUCERS_MAX,
+  TOPIC_PARTITIONS_MAX,
+  TOPICS_MAX,
+} from './commands'
+export { ControllerStateMachine } from './controller-state-machine'
+export type { DeadLetter, DeadLetterReason, Delivery, DispatcherOptions } from './dispatcher'
+export { Dispatcher } from './dispatcher'
+export type { GroupState, OffsetLocation, PartitionStateMachineOptions } from './partition-state-machine'
+export { PartitionStateMachine } from './partition-state-machine'

@@ -1,1 +1,8 @@
-export {}
+export {
+  COMMAND_FORMAT_VERSION,
+  decodeControllerCommand,
+  decodePartitionCommand,
+  encodeControllerCommand,
+  encodePartitionCommand,
+  peekCommandType,
+} from './command-codec'

@@ -25,6 +25,7 @@ export type LaminarErrorCode =
   | 'NODE_STOPPED'
   | 'OFFSET_OUT_OF_RANGE'
   | 'UNKNOWN_MEMBER'
+  | 'OUT_OF_ORDER_SEQUENCE'
   | 'INTERNAL'
 
 export interface LaminarErrorOptions {

@@ -1,0 +1,325 @@
+/**
+ * Raft entry data for the broker's state machines.
+ *
+ * Layout: `[formatVersion: u8][commandTag: u8][msgpack body]`. The tag sits outside the msgpack
+ * body so a reader scanning the log for records can skip non-append entries without decoding
+ * them ({@link peekCommandType}). Bodies are positional arrays, not objects: smaller, and no
+ * field names repeated per record.
+ *
+ * Decoding never throws anything but LaminarError STORAGE_CORRUPT (bytes that are not a valid
+ * entry); decoded byte fields are views into the input (no copy), so the caller must not reuse
+ * the input buffer while the command is alive.
+ */
+import { Packr, Unpackr } from 'msgpackr'
+import type {
+  AppendCommand,
+  ControllerCommand,
+  GroupConfig,
+  LaminarRecord,
+  PartitionCommand,
+  StartPosition,
+  TopicConfig,
+} from '../broker/commands'
+import { LaminarError } from '../errors/laminar-error'
+
+/** Bumped when a body layout changes; decoders reject versions they do not know. */
+export const COMMAND_FORMAT_VERSION = 1
+
+const PARTITION_TAGS = {
+  append: 1,
+  groupCreate: 2,
+  groupConfig: 3,
+  ack: 4,
+  delivered: 5,
+  deadLettered: 6,
+  commitOffset: 7,
+  groupDelete: 8,
+} as const satisfies Record<PartitionCommand['type'], number>
+
+const CONTROLLER_TAGS = {
+  join: 32,
+  leave: 33,
+  createTopic: 34,
+  deleteTopic: 35,
+  reassignPartition: 36,
+} as const satisfies Record<ControllerCommand['type'], number>
+
+const partitionTypeByTag = invert(PARTITION_TAGS)
+const controllerTypeByTag = invert(CONTROLLER_TAGS)
+
+// useRecords: false keeps the encoding plain MessagePack, identical for identical input.
+const packr = new Packr({ useRecords: false, variableMapSize: true })
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true })
+
+const HEADER_LENGTH = 2
+
+/** Encode a partition command as Raft entry data. */
+export function encodePartitionCommand(command: PartitionCommand): Uint8Array {
+  return frame(PARTITION_TAGS[command.type], partitionBody(command))
+}
+
+/** Decode Raft entry data written by {@link encodePartitionCommand}. Throws STORAGE_CORRUPT. */
+export function decodePartitionCommand(data: Uint8Array): PartitionCommand {
+  const { tag, body } = unframe(data)
+  const type = partitionTypeByTag.get(tag)
+  if (type === undefined) throw corrupt(`unknown partition command tag ${tag}`)
+  try {
+    return decodePartitionBody(type, body)
+  } catch (error) {
+    throw wrapCorrupt(error, type)
+  }
+}
+
+/** Encode a controller command as Raft entry data. */
+export function encodeControllerCommand(command: ControllerCommand): Uint8Array {
+  return frame(CONTROLLER_TAGS[command.type], controllerBody(command))
+}
+
+/** Decode Raft entry data written by {@link encodeControllerCommand}. Throws STORAGE_CORRUPT. */
+export function decodeControllerCommand(data: Uint8Array): ControllerCommand {
+  const { tag, body } = unframe(data)
+  const type = controllerTypeByTag.get(tag)
+  if (type === undefined) throw corrupt(`unknown controller command tag ${tag}`)
+  try {
+    return decodeControllerBody(type, body)
+  } catch (error) {
+    throw wrapCorrupt(error, type)
+  }
+}
+
+/**
+ * The command type of an entry without decoding its body; undefined for empty data (a leader's
+ * no-op) or an unknown version/tag. Lets log readers skip everything but appends cheaply.
+ */
+export function peekCommandType(
+  data: Uint8Array,
+): PartitionCommand['type'] | ControllerCommand['type'] | undefined {
+  if (data.length < HEADER_LENGTH || data[0] !== COMMAND_FORMAT_VERSION) return undefined
+  const tag = data[1]!
+  return partitionTypeByTag.get(tag) ?? controllerTypeByTag.get(tag)
+}
+
+// --- framing -------------------------------------------------------------------------------
+
+function frame(tag: number, body: unknown): Uint8Array {
+  const packed = packr.pack(body)
+  const out = new Uint8Array(HEADER_LENGTH + packed.length)
+  out[0] = COMMAND_FORMAT_VERSION
+  out[1] = tag
+  out.set(packed, HEADER_LENGTH)
+  return out
+}
+
+function unframe(data: Uint8Array): { tag: number; body: unknown[] } {
+  if (!(data instanceof Uint8Array)) throw corrupt('entry data must be bytes')
+  if (data.length <= HEADER_LENGTH) throw corrupt('entry data too short')
+  if (data[0] !== COMMAND_FORMAT_VERSION) throw corrupt(`unknown command format version ${data[0]}`)
+  let body: unknown
+  try {
+    body = unpackr.unpack(data.subarray(HEADER_LENGTH))
+  } catch (error) {
+    throw corrupt('entry body is not valid MessagePack', error)
+  }
+  if (!Array.isArray(body)) throw corrupt('entry body must be an array')
+  return { tag: data[1]!, body }
+}
+
+// --- partition bodies ----------------------------------------------------------------------
+
+function partitionBody(command: PartitionCommand): unknown[] {
+  switch (command.type) {
+    case 'append':
+      return [
+        command.producerId ?? null,
+        command.sequence ?? null,
+        command.records.map((r) => [r.key, r.value, r.headers, r.timestampMs]),
+      ]
+    case 'groupCreate':
+      return [command.group, command.config ?? {}]
+    case 'groupConfig':
+      return [command.group, command.config]
+    case 'ack':
+    case 'delivered':
+    case 'deadLettered':
+      return [command.group, command.offsets]
+    case 'commitOffset':
+      return [command.group, command.offset]
+    case 'groupDelete':
+      return [command.group]
+  }
+}
+
+function decodePartitionBody(type: PartitionCommand['type'], body: unknown[]): PartitionCommand {
+  switch (type) {
+    case 'append': {
+      const [producerId, sequence, records] = body
+      const command: AppendCommand = { type, records: arrayOf(records, 'records').map(decodeRecord) }
+      if (producerId !== null) command.producerId = str(producerId, 'producerId')
+      if (sequence !== null) command.sequence = num(sequence, 'sequence')
+      return command
+    }
+    case 'groupCreate':
+      return { type, group: str(body[0], 'group'), config: decodeGroupConfig(body[1]) }
+    case 'groupConfig':
+      return { type, group: str(body[0], 'group'), config: decodeGroupConfig(body[1]) }
+    case 'ack':
+    case 'delivered':
+    case 'deadLettered':
+      return { type, group: str(body[0], 'group'), offsets: arrayOf(body[1], 'offsets').map(offsetNum) }
+    case 'commitOffset':
+      return { type, group: str(body[0], 'group'), offset: num(body[1], 'offset') }
+    case 'groupDelete':
+      return { type, group: str(body[0], 'group') }
+  }
+}
+
+function decodeRecord(value: unknown): LaminarRecord {
+  if (!Array.isArray(value) || value.length !== 4) throw new TypeError('record must be a 4-array')
+  const [key, recordValue, headers, timestampMs] = value
+  if (key !== null && !(key instanceof Uint8Array)) throw new TypeError('record key must be bytes or null')
+  if (!(recordValue instanceof Uint8Array)) throw new TypeError('record value must be bytes')
+  return {
+    key,
+    value: recordValue,
+    headers: decodeHeaders(headers),
+    timestampMs: num(timestampMs, 'timestamp'),
+  }
+}
+
+function decodeHeaders(value: unknown): Record<string, Uint8Array> {
+  const source = plainObject(value, 'headers')
+  // A fresh null-prototype object: header names come from producers and must not reach Object.prototype.
+  const headers: Record<string, Uint8Array> = Object.create(null)
+  for (const name of Object.keys(source)) {
+    const header = source[name]
+    if (!(header instanceof Uint8Array)) throw new TypeError(`header ${name} must be bytes`)
+    headers[name] = header
+  }
+  return headers
+}
+
+function decodeGroupConfig(value: unknown): Partial<GroupConfig> {
+  const source = plainObject(value, 'config')
+  const config: Partial<GroupConfig> = {}
+  if (source.ackWaitMs !== undefined) config.ackWaitMs = num(source.ackWaitMs, 'ackWaitMs')
+  if (source.maxDeliveries !== undefined) config.maxDeliveries = num(source.maxDeliveries, 'maxDeliveries')
+  if (source.deadLetterTopic !== undefined) {
+    config.deadLetterTopic =
+      source.deadLetterTopic === null ? null : str(source.deadLetterTopic, 'deadLetterTopic')
+  }
+  if (source.perKeyOrdering !== undefined) {
+    if (typeof source.perKeyOrdering !== 'boolean') throw new TypeError('perKeyOrdering must be boolean')
+    config.perKeyOrdering = source.perKeyOrdering
+  }
+  if (source.startPosition !== undefined) config.startPosition = decodeStartPosition(source.startPosition)
+  return config
+}
+
+function decodeStartPosition(value: unknown): StartPosition {
+  const source = plainObject(value, 'startPosition')
+  switch (source.type) {
+    case 'earliest':
+    case 'latest':
+      return { type: source.type }
+    case 'offset':
+      return { type: 'offset', offset: num(source.offset, 'startPosition.offset') }
+    case 'time':
+      return { type: 'time', timestampMs: num(source.timestampMs, 'startPosition.timestampMs') }
+    default:
+      throw new TypeError('unknown start position type')
+  }
+}
+
+// --- controller bodies ---------------------------------------------------------------------
+
+function controllerBody(command: ControllerCommand): unknown[] {
+  switch (command.type) {
+    case 'join':
+      return [command.nodeId, command.addresses ?? {}]
+    case 'leave':
+      return [command.nodeId]
+    case 'createTopic':
+      return [command.name, command.partitions, command.replicationFactor, command.config ?? {}]
+    case 'deleteTopic':
+      return [command.name]
+    case 'reassignPartition':
+      return [command.topic, command.partition, command.replicas]
+  }
+}
+
+function decodeControllerBody(type: ControllerCommand['type'], body: unknown[]): ControllerCommand {
+  switch (type) {
+    case 'join': {
+      const source = plainObject(body[1], 'addresses')
+      const addresses: Record<string, string> = {}
+      for (const name of Object.keys(source)) addresses[name] = str(source[name], `addresses.${name}`)
+      return { type, nodeId: str(body[0], 'nodeId'), addresses }
+    }
+    case 'leave':
+      return { type, nodeId: str(body[0], 'nodeId') }
+    case 'createTopic': {
+      const source = plainObject(body[3], 'config')
+      const config: Partial<TopicConfig> = {}
+      for (const name of ['retentionBytes', 'retentionMs', 'maxMessageBytes', 'segmentBytes'] as const) {
+        if (source[name] !== undefined) config[name] = num(source[name], name)
+      }
+      return {
+        type,
+        name: str(body[0], 'name'),
+        partitions: num(body[1], 'partitions'),
+        replicationFactor: num(body[2], 'replicationFactor'),
+        config,
+      }
+    }
+    case 'deleteTopic':
+      return { type, name: str(body[0], 'name') }
+    case 'reassignPartition':
+      return {
+        type,
+        topic: str(body[0], 'topic'),
+        partition: num(body[1], 'partition'),
+        replicas: arrayOf(body[2], 'replicas').map((r) => str(r, 'replica')),
+      }
+  }
+}
+
+// --- helpers -------------------------------------------------------------------------------
+
+function invert<T extends string>(tags: Record<T, number>): Map<number, T> {
+  return new Map(Object.entries(tags).map(([type, tag]) => [tag as number, type as T]))
+}
+
+function arrayOf(value: unknown, name: string): unknown[] {
+  if (!Array.isArray(value)) throw new TypeError(`${name} must be an array`)
+  return value
+}
+
+function plainObject(value: unknown, name: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    throw new TypeError(`${name} must be a map`)
+  }
+  return value as Record<string, unknown>
+}
+
+function str(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string`)
+  return value
+}
+
+function num(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a number`)
+  return value
+}
+
+function offsetNum(value: unknown): number {
+  return num(value, 'offset')
+}
+
+function corrupt(message: string, cause?: unknown): LaminarError {
+  return new LaminarError('STORAGE_CORRUPT', `broker command: ${message}`, { cause })
+}
+
+function wrapCorrupt(error: unknown, type: string): LaminarError {
+  const reason = error instanceof Error ? error.message : String(error)
+  return corrupt(`malformed ${type} command: ${reason}`, error)
+}
