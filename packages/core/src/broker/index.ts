@@ -46,5 +46,7 @@ export {
 export { ControllerStateMachine } from './controller-state-machine'
 export type { DeadLetter, DeadLetterReason, Delivery, DispatcherOptions } from './dispatcher'
 export { Dispatcher } from './dispatcher'
-export type { GroupState, OffsetLocation, PartitionStateMachineOptions } from './partition-state-machine'
+export { ACK_WAIT_MS_MAX, MAX_DELIVERIES_MAX } from './group-config'
+export type { OffsetLocation } from './offset-index'
+export type { GroupState, PartitionStateMachineOptions } from './partition-state-machine'
 export { PartitionStateMachine } from './partition-state-machine'

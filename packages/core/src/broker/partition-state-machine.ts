@@ -1,77 +1,394 @@
-import { LaminarError } from '../errors/laminar-error'
-import type { GroupConfig, PartitionCommand, PartitionResult } from './commands'
+import { decodePartitionCommand } from '../codec/command-codec'
+import { decodeSnapshot, encodeSnapshot } from '../codec/snapshot-codec'
+import { arrayOf, int, str } from '../codec/value-checks'
+import { isLaminarError, LaminarError, type LaminarErrorCode } from '../errors/laminar-error'
+import {
+  ACK_OFFSETS_MAX,
+  APPEND_RECORDS_MAX,
+  type AppendCommand,
+  DEFAULT_GROUP_CONFIG,
+  type ErrorResult,
+  GROUPS_MAX,
+  type GroupConfig,
+  type GroupResult,
+  NAME_PATTERN,
+  type PartitionCommand,
+  type PartitionResult,
+} from './commands'
+import { ConsumerGroup } from './consumer-group'
+import { validateGroupConfig } from './group-config'
+import { INDEX_INTERVAL_RECORDS_DEFAULT, OffsetIndex, type OffsetLocation } from './offset-index'
+import { ProducerTable } from './producer-table'
 
-/** A consumer group's replicated state on one partition, as read by the dispatcher. */
+/** A consumer group's replicated state on one partition, as the dispatcher rebuilds from it. */
 export interface GroupState {
   readonly name: string
   readonly config: Readonly<GroupConfig>
   /** Every offset below is handled (acked, dead-lettered or dropped by retention). */
   readonly ackFloor: number
-  /** Acked offsets at or above ackFloor, ascending. Bounded by ACK_WINDOW_MAX. */
+  /** Acked offsets above ackFloor, ascending. Bounded by ACK_WINDOW_MAX. */
   readonly acked: readonly number[]
-  /** Recorded delivery counts (redeliveries only), [offset, count] ascending by offset. */
+  /** Recorded delivery counts (redeliveries only, so >= 2), [offset, count] ascending by offset. */
   readonly deliveryCounts: readonly (readonly [number, number])[]
 }
 
-/** Where to start scanning the Raft log for a record offset. */
-export interface OffsetLocation {
-  /** The first offset of the append entry at `index`; at or below the offset asked for. */
-  offset: number
-  index: number
-}
-
 export interface PartitionStateMachineOptions {
-  /** A sparse offset -> index entry is kept at most every this many records (default 256). */
+  /** A sparse offset -> index entry is kept at most every this many records. */
   indexIntervalRecords?: number
 }
 
-/** Stub: implemented in the next commit. */
+/**
+ * One partition replica's replicated state: offsets, idempotent producers, consumer groups and
+ * stream-reader positions, and the sparse indexes readers use to find records in the Raft log
+ * (which IS the partition's commit log: records are never copied out of it).
+ *
+ * Deterministic: `apply` reads nothing but its arguments and this state, so every replica that
+ * applies the same entries reaches the same state and returns the same results, and two such
+ * replicas produce byte-identical snapshots. That is why `apply` takes no clock: the only times
+ * in here are record timestamps, stamped before proposal.
+ *
+ * Invariants: logStartOffset <= endOffset; appliedIndex only grows; each group's ackFloor >=
+ * logStartOffset once retention passed it.
+ */
 export class PartitionStateMachine {
-  constructor(_options: PartitionStateMachineOptions = {}) {}
+  #appliedIndex = 0
+  #endOffset = 0
+  #logStartOffset = 0
+  #producers = new ProducerTable()
+  #groups = new Map<string, ConsumerGroup>()
+  #committedOffsets = new Map<string, number>()
+  #index: OffsetIndex
+
+  constructor(options: PartitionStateMachineOptions = {}) {
+    this.#index = new OffsetIndex(options.indexIntervalRecords ?? INDEX_INTERVAL_RECORDS_DEFAULT)
+  }
+
+  /** The Raft index of the last entry applied (0 before any). */
   get appliedIndex(): number {
-    throw notYet()
+    return this.#appliedIndex
   }
+
+  /** The offset the next record will get (Kafka's log end offset / high watermark once committed). */
   get endOffset(): number {
-    throw notYet()
+    return this.#endOffset
   }
+
+  /** The first offset still readable: retention moves it up. */
   get logStartOffset(): number {
-    throw notYet()
+    return this.#logStartOffset
   }
-  apply(_index: number, _command: PartitionCommand): PartitionResult {
-    throw notYet()
+
+  /**
+   * Apply one committed command at Raft `index` (> appliedIndex; throws INTERNAL otherwise: a
+   * host bug). A command that is not valid yields an ErrorResult, identically on every replica.
+   */
+  apply(index: number, command: PartitionCommand): PartitionResult {
+    this.#advanceApplied(index)
+    const result = this.#applyCommand(command)
+    // Readers scanning the log count offsets per append entry: they must skip the ones that got none.
+    if (command.type === 'append' && (result.type !== 'append' || result.duplicate))
+      this.#index.onSkippedAppend(index)
+    return result
   }
-  applyEntry(_index: number, _data: Uint8Array): PartitionResult | undefined {
-    throw notYet()
+
+  /**
+   * Apply raw Raft entry data. Empty data (a leader's no-op) only advances appliedIndex and
+   * returns undefined; undecodable data yields a STORAGE_CORRUPT ErrorResult.
+   */
+  applyEntry(index: number, data: Uint8Array): PartitionResult | undefined {
+    if (data.length === 0) {
+      this.#advanceApplied(index)
+      return undefined
+    }
+    let command: PartitionCommand
+    try {
+      command = decodePartitionCommand(data)
+    } catch (error) {
+      this.#advanceApplied(index)
+      // A reader decoding this entry fails too; marking it keeps offset counting right regardless.
+      this.#index.onSkippedAppend(index)
+      return errorResult(isLaminarError(error) ? error.code : 'STORAGE_CORRUPT', String(error))
+    }
+    return this.apply(index, command)
   }
-  group(_name: string): GroupState | undefined {
-    throw notYet()
+
+  /** Mark an entry that carries no broker command (a conf change) as applied. */
+  skip(index: number): void {
+    this.#advanceApplied(index)
   }
+
+  group(name: string): GroupState | undefined {
+    const group = this.#groups.get(name)
+    if (group === undefined) return undefined
+    return {
+      name,
+      config: { ...group.config },
+      ackFloor: group.ackFloor,
+      acked: group.acked(),
+      deliveryCounts: group.deliveryCounts(),
+    }
+  }
+
   groupNames(): string[] {
-    throw notYet()
+    return [...this.#groups.keys()].sort()
   }
-  committedOffset(_group: string): number | undefined {
-    throw notYet()
+
+  /** A stream reader's committed position, or undefined when it never committed. */
+  committedOffset(group: string): number | undefined {
+    return this.#committedOffsets.get(group)
   }
-  locate(_offset: number): OffsetLocation | undefined {
-    throw notYet()
+
+  /**
+   * Where to start scanning the Raft log for `offset`: read entries from `index` on, skip
+   * non-append entries and those {@link isSkippedAppend} says got no offsets, count records from
+   * `location.offset`. Undefined when `offset` is outside [logStartOffset, endOffset).
+   */
+  locate(offset: number): OffsetLocation | undefined {
+    if (offset < this.#logStartOffset || offset >= this.#endOffset) return undefined
+    return this.#index.locate(offset)
   }
-  isSkippedAppend(_index: number): boolean {
-    throw notYet()
+
+  /** True when the append entry at `index` was applied without getting offsets (a duplicate or rejected batch). */
+  isSkippedAppend(index: number): boolean {
+    return this.#index.isSkipped(index)
   }
-  offsetForTime(_timestampMs: number): number {
-    throw notYet()
+
+  /** A lower bound for the first offset with timestamp >= timestampMs; endOffset when none. */
+  offsetForTime(timestampMs: number): number {
+    const offset = this.#index.offsetForTime(timestampMs) ?? this.#endOffset
+    return Math.max(offset, this.#logStartOffset)
   }
-  truncatePrefix(_firstRetainedIndex: number): void {
-    throw notYet()
+
+  /**
+   * The log dropped every entry below `firstRetainedIndex` (retention). Moves logStartOffset to
+   * the first offset still reachable (records between the cut and the next sparse entry become
+   * unreachable too: retention may drop up to one index interval more than the segments) and
+   * raises every group's ack floor to it. Local, not replicated: replicas cut on their own.
+   */
+  truncatePrefix(firstRetainedIndex: number): void {
+    const firstOffset = this.#index.truncatePrefix(firstRetainedIndex) ?? this.#endOffset
+    if (firstOffset <= this.#logStartOffset) return
+    this.#logStartOffset = firstOffset
+    for (const group of this.#groups.values()) group.raiseFloor(firstOffset)
   }
+
+  /** Everything above, at appliedIndex, canonical (sorted) so equal states give equal bytes. */
   snapshot(): Uint8Array {
-    throw notYet()
+    const groups = [...this.#groups.values()].sort(byName).map((group) => group.toSnapshot())
+    const committed = [...this.#committedOffsets].sort((a, b) => compareStrings(a[0], b[0]))
+    return encodeSnapshot('partition', [
+      this.#appliedIndex,
+      this.#endOffset,
+      this.#logStartOffset,
+      this.#index.toSnapshot(),
+      this.#producers.toSnapshot(),
+      groups,
+      committed,
+    ])
   }
-  restore(_bytes: Uint8Array): void {
-    throw notYet()
+
+  /** Replace all state with a snapshot's. Throws STORAGE_CORRUPT (and changes nothing) on bad bytes. */
+  restore(bytes: Uint8Array): void {
+    const state = decodeSnapshot('partition', bytes, (body) => {
+      const [applied, end, start, index, producers, groups, committed] = body
+      const groupMap = new Map<string, ConsumerGroup>()
+      for (const value of arrayOf(groups, 'groups')) {
+        const group = ConsumerGroup.fromSnapshot(value)
+        groupMap.set(group.name, group)
+      }
+      const committedMap = new Map<string, number>()
+      for (const pair of arrayOf(committed, 'committed offsets')) {
+        const [name, offset] = arrayOf(pair, 'committed offset')
+        committedMap.set(str(name, 'group'), int(offset, 'offset'))
+      }
+      return {
+        appliedIndex: int(applied, 'appliedIndex'),
+        endOffset: int(end, 'endOffset'),
+        logStartOffset: int(start, 'logStartOffset'),
+        index: OffsetIndex.fromSnapshot(index),
+        producers: ProducerTable.fromSnapshot(producers),
+        groups: groupMap,
+        committed: committedMap,
+      }
+    })
+    this.#appliedIndex = state.appliedIndex
+    this.#endOffset = state.endOffset
+    this.#logStartOffset = state.logStartOffset
+    this.#index = state.index
+    this.#producers = state.producers
+    this.#groups = state.groups
+    this.#committedOffsets = state.committed
+  }
+
+  #advanceApplied(index: number): void {
+    if (!Number.isSafeInteger(index) || index <= this.#appliedIndex) {
+      throw internal(`apply at index ${index} but already applied ${this.#appliedIndex}`)
+    }
+    this.#appliedIndex = index
+  }
+
+  #applyCommand(command: PartitionCommand): PartitionResult {
+    switch (command.type) {
+      case 'append':
+        return this.#append(command)
+      case 'groupCreate':
+        return this.#groupCreate(command.group, command.config ?? {})
+      case 'groupConfig': {
+        const group = this.#groups.get(command.group)
+        if (group === undefined) return groupNotFound(command.group)
+        const config = validateGroupConfig({
+          ...group.config,
+          ...command.config,
+          startPosition: group.config.startPosition,
+        })
+        if (typeof config === 'string') return errorResult('INVALID_ARGUMENT', config)
+        group.config = config
+        return groupResult(group, false)
+      }
+      case 'ack':
+      case 'deadLettered':
+      case 'delivered': {
+        const group = this.#groups.get(command.group)
+        if (group === undefined) return groupNotFound(command.group)
+        const invalid = checkOffsets(command.offsets)
+        if (invalid !== undefined) return errorResult('INVALID_ARGUMENT', invalid)
+        if (command.type === 'delivered') group.markRedelivered(command.offsets, this.#endOffset)
+        else group.markHandled(command.offsets, this.#endOffset)
+        return groupResult(group, false)
+      }
+      case 'commitOffset': {
+        if (!NAME_PATTERN.test(command.group)) return errorResult('INVALID_ARGUMENT', 'invalid group name')
+        if (!Number.isSafeInteger(command.offset) || command.offset < 0 || command.offset > this.#endOffset) {
+          return errorResult(
+            'OFFSET_OUT_OF_RANGE',
+            `offset ${command.offset} is past endOffset ${this.#endOffset}`,
+          )
+        }
+        if (!this.#committedOffsets.has(command.group) && this.#groupCount() >= GROUPS_MAX) {
+          return errorResult('INVALID_ARGUMENT', `at most ${GROUPS_MAX} groups per partition`)
+        }
+        this.#committedOffsets.set(command.group, command.offset)
+        return { type: 'commitOffset', group: command.group, offset: command.offset }
+      }
+      case 'groupDelete': {
+        const deleted = this.#groups.delete(command.group)
+        const deletedOffset = this.#committedOffsets.delete(command.group)
+        return { type: 'groupDelete', group: command.group, deleted: deleted || deletedOffset }
+      }
+      default:
+        return errorResult(
+          'INVALID_ARGUMENT',
+          `unknown command type ${String((command as { type: unknown }).type)}`,
+        )
+    }
+  }
+
+  #append(command: AppendCommand): PartitionResult {
+    const { records, producerId, sequence } = command
+    if (!Array.isArray(records) || records.length === 0 || records.length > APPEND_RECORDS_MAX) {
+      return errorResult('INVALID_ARGUMENT', `an append carries 1..${APPEND_RECORDS_MAX} records`)
+    }
+    let timestampsMax = Number.NEGATIVE_INFINITY
+    for (const record of records) {
+      if (!(record.value instanceof Uint8Array) || !Number.isFinite(record.timestampMs)) {
+        return errorResult('INVALID_ARGUMENT', 'a record needs value bytes and a finite timestampMs')
+      }
+      timestampsMax = Math.max(timestampsMax, record.timestampMs)
+    }
+    if ((producerId === undefined) !== (sequence === undefined)) {
+      return errorResult('INVALID_ARGUMENT', 'producerId and sequence go together')
+    }
+    if (producerId !== undefined && sequence !== undefined) {
+      if (
+        producerId.length === 0 ||
+        producerId.length > 256 ||
+        !Number.isSafeInteger(sequence) ||
+        sequence < 0
+      ) {
+        return errorResult('INVALID_ARGUMENT', 'producerId must be 1..256 chars and sequence an integer >= 0')
+      }
+      const check = this.#producers.check(producerId, sequence)
+      if (check.kind === 'duplicate') {
+        return { type: 'append', baseOffset: check.baseOffset, count: check.count, duplicate: true }
+      }
+      if (check.kind === 'outOfOrder') {
+        return errorResult(
+          'OUT_OF_ORDER_SEQUENCE',
+          `producer ${producerId} sent sequence ${sequence}, expected ${check.expectedSequence}`,
+        )
+      }
+      this.#producers.record(producerId, sequence, this.#endOffset, records.length)
+    }
+    const baseOffset = this.#endOffset
+    this.#endOffset += records.length
+    this.#index.onAppend(this.#appliedIndex, baseOffset, timestampsMax)
+    return { type: 'append', baseOffset, count: records.length, duplicate: false }
+  }
+
+  #groupCreate(name: string, partial: Partial<GroupConfig>): PartitionResult {
+    const existing = this.#groups.get(name)
+    if (existing !== undefined) return groupResult(existing, false)
+    if (!NAME_PATTERN.test(name)) return errorResult('INVALID_ARGUMENT', 'invalid group name')
+    if (!this.#committedOffsets.has(name) && this.#groupCount() >= GROUPS_MAX) {
+      return errorResult('INVALID_ARGUMENT', `at most ${GROUPS_MAX} groups per partition`)
+    }
+    const config = validateGroupConfig({ ...DEFAULT_GROUP_CONFIG, ...partial })
+    if (typeof config === 'string') return errorResult('INVALID_ARGUMENT', config)
+    const group = new ConsumerGroup(name, config, this.#startOffset(config))
+    this.#groups.set(name, group)
+    return groupResult(group, true)
+  }
+
+  #startOffset(config: GroupConfig): number {
+    const position = config.startPosition
+    switch (position.type) {
+      case 'earliest':
+        return this.#logStartOffset
+      case 'latest':
+        return this.#endOffset
+      case 'offset':
+        return Math.min(Math.max(position.offset, this.#logStartOffset), this.#endOffset)
+      case 'time':
+        return this.offsetForTime(position.timestampMs)
+    }
+  }
+
+  /** Names holding a slot: consumer groups and stream-reader positions (a name may be both). */
+  #groupCount(): number {
+    let count = this.#groups.size
+    for (const name of this.#committedOffsets.keys()) if (!this.#groups.has(name)) count++
+    return count
   }
 }
 
-function notYet(): LaminarError {
-  return new LaminarError('INTERNAL', 'not implemented yet')
+function checkOffsets(offsets: unknown): string | undefined {
+  if (!Array.isArray(offsets) || offsets.length > ACK_OFFSETS_MAX)
+    return `offsets: an array of at most ${ACK_OFFSETS_MAX}`
+  for (const offset of offsets)
+    if (!Number.isSafeInteger(offset) || offset < 0) return 'offsets must be integers >= 0'
+  return undefined
+}
+
+function groupResult(group: ConsumerGroup, created: boolean): GroupResult {
+  return { type: 'group', group: group.name, created, ackFloor: group.ackFloor }
+}
+
+function groupNotFound(name: string): ErrorResult {
+  return errorResult('GROUP_NOT_FOUND', `no group ${name} on this partition`)
+}
+
+function errorResult(code: LaminarErrorCode, message: string): ErrorResult {
+  return { type: 'error', code, message }
+}
+
+function internal(message: string): LaminarError {
+  return new LaminarError('INTERNAL', message)
+}
+
+function byName(a: ConsumerGroup, b: ConsumerGroup): number {
+  return compareStrings(a.name, b.name)
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }

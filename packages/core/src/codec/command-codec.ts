@@ -21,6 +21,7 @@ import type {
   TopicConfig,
 } from '../broker/commands'
 import { LaminarError } from '../errors/laminar-error'
+import { arrayOf, num, plainObject, str } from './value-checks'
 
 /** Bumped when a body layout changes; decoders reject versions they do not know. */
 export const COMMAND_FORMAT_VERSION = 1
@@ -165,7 +166,11 @@ function decodePartitionBody(type: PartitionCommand['type'], body: unknown[]): P
     case 'ack':
     case 'delivered':
     case 'deadLettered':
-      return { type, group: str(body[0], 'group'), offsets: arrayOf(body[1], 'offsets').map(offsetNum) }
+      return {
+        type,
+        group: str(body[0], 'group'),
+        offsets: arrayOf(body[1], 'offsets').map((offset) => num(offset, 'offset')),
+      }
     case 'commitOffset':
       return { type, group: str(body[0], 'group'), offset: num(body[1], 'offset') }
     case 'groupDelete':
@@ -283,36 +288,8 @@ function decodeControllerBody(type: ControllerCommand['type'], body: unknown[]):
   }
 }
 
-// --- helpers -------------------------------------------------------------------------------
-
 function invert<T extends string>(tags: Record<T, number>): Map<number, T> {
   return new Map(Object.entries(tags).map(([type, tag]) => [tag as number, type as T]))
-}
-
-function arrayOf(value: unknown, name: string): unknown[] {
-  if (!Array.isArray(value)) throw new TypeError(`${name} must be an array`)
-  return value
-}
-
-function plainObject(value: unknown, name: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new TypeError(`${name} must be a map`)
-  }
-  return value as Record<string, unknown>
-}
-
-function str(value: unknown, name: string): string {
-  if (typeof value !== 'string') throw new TypeError(`${name} must be a string`)
-  return value
-}
-
-function num(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a number`)
-  return value
-}
-
-function offsetNum(value: unknown): number {
-  return num(value, 'offset')
 }
 
 function corrupt(message: string, cause?: unknown): LaminarError {

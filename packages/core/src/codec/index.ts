@@ -6,3 +6,5 @@ export {
   encodePartitionCommand,
   peekCommandType,
 } from './command-codec'
+export type { SnapshotKind } from './snapshot-codec'
+export { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT_VERSION } from './snapshot-codec'

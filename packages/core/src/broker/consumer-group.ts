@@ -1,0 +1,129 @@
+import { arrayOf, bool, int, num, plainObject, str } from '../codec/value-checks'
+import { ACK_WINDOW_MAX, type GroupConfig, type StartPosition } from './commands'
+
+/**
+ * A consumer group's replicated progress on one partition: an ack floor plus the acked set
+ * above it, and recorded delivery counts.
+ *
+ * Invariants: every offset < ackFloor is handled; every member of `acked` and every key of
+ * `deliveryCounts` lies in [ackFloor, ackFloor + ACK_WINDOW_MAX); `acked` never contains ackFloor
+ * (the floor would have moved past it).
+ */
+export class ConsumerGroup {
+  readonly name: string
+  config: GroupConfig
+  #ackFloor: number
+  readonly #acked = new Set<number>()
+  readonly #deliveryCounts = new Map<number, number>()
+
+  constructor(name: string, config: GroupConfig, ackFloor: number) {
+    this.name = name
+    this.config = config
+    this.#ackFloor = ackFloor
+  }
+
+  get ackFloor(): number {
+    return this.#ackFloor
+  }
+
+  /** Acked offsets above the floor, ascending. */
+  acked(): number[] {
+    return [...this.#acked].sort(ascending)
+  }
+
+  /** Recorded delivery counts, ascending by offset. */
+  deliveryCounts(): [number, number][] {
+    return [...this.#deliveryCounts].sort((a, b) => a[0] - b[0])
+  }
+
+  /**
+   * Mark offsets handled (acked or dead-lettered). Offsets below the floor, at or past
+   * `endOffset` (not written yet) or beyond the ack window are ignored: the window bounds the set.
+   */
+  markHandled(offsets: readonly number[], endOffset: number): void {
+    const windowEnd = Math.min(endOffset, this.#ackFloor + ACK_WINDOW_MAX)
+    for (const offset of offsets) {
+      if (offset < this.#ackFloor || offset >= windowEnd) continue
+      this.#acked.add(offset)
+      this.#deliveryCounts.delete(offset)
+    }
+    while (this.#acked.delete(this.#ackFloor)) this.#ackFloor++
+  }
+
+  /**
+   * Count one more delivery of each offset. The first delivery is never recorded, so a recorded
+   * offset starts at 2.
+   */
+  markRedelivered(offsets: readonly number[], endOffset: number): void {
+    const windowEnd = Math.min(endOffset, this.#ackFloor + ACK_WINDOW_MAX)
+    for (const offset of offsets) {
+      if (offset < this.#ackFloor || offset >= windowEnd || this.#acked.has(offset)) continue
+      this.#deliveryCounts.set(offset, (this.#deliveryCounts.get(offset) ?? 1) + 1)
+    }
+  }
+
+  /** Retention dropped everything below `logStartOffset`: it counts as handled. */
+  raiseFloor(logStartOffset: number): void {
+    if (logStartOffset <= this.#ackFloor) return
+    this.#ackFloor = logStartOffset
+    for (const offset of this.#acked) if (offset < logStartOffset) this.#acked.delete(offset)
+    for (const offset of this.#deliveryCounts.keys())
+      if (offset < logStartOffset) this.#deliveryCounts.delete(offset)
+    while (this.#acked.delete(this.#ackFloor)) this.#ackFloor++
+  }
+
+  /** Canonical snapshot form: config fields in a fixed order, sets sorted. */
+  toSnapshot(): unknown[] {
+    const c = this.config
+    return [
+      this.name,
+      c.ackWaitMs,
+      c.maxDeliveries,
+      c.deadLetterTopic,
+      c.perKeyOrdering,
+      c.startPosition,
+      this.#ackFloor,
+      this.acked(),
+      this.deliveryCounts(),
+    ]
+  }
+
+  static fromSnapshot(value: unknown): ConsumerGroup {
+    const fields = arrayOf(value, 'group')
+    const name = str(fields[0], 'group name')
+    const deadLetterTopic = fields[3] === null ? null : str(fields[3], 'deadLetterTopic')
+    const config: GroupConfig = {
+      ackWaitMs: int(fields[1], 'ackWaitMs'),
+      maxDeliveries: int(fields[2], 'maxDeliveries'),
+      deadLetterTopic,
+      perKeyOrdering: bool(fields[4], 'perKeyOrdering'),
+      startPosition: startPositionFromSnapshot(fields[5]),
+    }
+    const group = new ConsumerGroup(name, config, int(fields[6], 'ackFloor'))
+    for (const offset of arrayOf(fields[7], 'acked')) group.#acked.add(int(offset, 'acked offset'))
+    for (const pair of arrayOf(fields[8], 'deliveryCounts')) {
+      const [offset, count] = arrayOf(pair, 'delivery count')
+      group.#deliveryCounts.set(int(offset, 'offset'), int(count, 'count'))
+    }
+    return group
+  }
+}
+
+function startPositionFromSnapshot(value: unknown): StartPosition {
+  const source = plainObject(value, 'startPosition')
+  switch (source.type) {
+    case 'earliest':
+    case 'latest':
+      return { type: source.type }
+    case 'offset':
+      return { type: 'offset', offset: int(source.offset, 'offset') }
+    case 'time':
+      return { type: 'time', timestampMs: num(source.timestampMs, 'timestampMs') }
+    default:
+      throw new TypeError('unknown start position')
+  }
+}
+
+function ascending(a: number, b: number): number {
+  return a - b
+}

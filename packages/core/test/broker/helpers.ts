@@ -1,0 +1,27 @@
+import type { LaminarRecord, PartitionCommand, PartitionResult } from '../../src/index'
+
+/** A record with a one-byte value and an optional string key. */
+export function record(value: number, key: string | null = null, timestampMs = 1000): LaminarRecord {
+  return {
+    key: key === null ? null : new TextEncoder().encode(key),
+    value: new Uint8Array([value & 0xff]),
+    headers: {},
+    timestampMs,
+  }
+}
+
+export function append(
+  count: number,
+  extra: Partial<PartitionCommand & { type: 'append' }> = {},
+): PartitionCommand {
+  return { type: 'append', records: Array.from({ length: count }, (_, i) => record(i)), ...extra }
+}
+
+/** Narrow a result to its expected variant or fail with what it was. */
+export function expectType<T extends PartitionResult['type']>(
+  result: PartitionResult | undefined,
+  type: T,
+): Extract<PartitionResult, { type: T }> {
+  if (result?.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(result)}`)
+  return result as Extract<PartitionResult, { type: T }>
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest'
+import {
+  type ControllerCommand,
+  decodeControllerCommand,
+  decodePartitionCommand,
+  encodeControllerCommand,
+  encodePartitionCommand,
+  isLaminarError,
+  type PartitionCommand,
+  peekCommandType,
+} from '../../src/index'
+
+const bytes = (...values: number[]) => new Uint8Array(values)
+
+const partitionCommands: PartitionCommand[] = [
+  {
+    type: 'append',
+    producerId: 'p-1',
+    sequence: 7,
+    records: [
+      {
+        key: bytes(1, 2),
+        value: bytes(3, 4, 5),
+        headers: { trace: bytes(9) },
+        timestampMs: 1_700_000_000_000,
+      },
+      { key: null, value: new Uint8Array(0), headers: {}, timestampMs: 0 },
+    ],
+  },
+  { type: 'append', records: [{ key: null, value: bytes(1), headers: {}, timestampMs: 5 }] },
+  {
+    type: 'groupCreate',
+    group: 'billing',
+    config: {
+      ackWaitMs: 1000,
+      maxDeliveries: 3,
+      deadLetterTopic: 'dlq',
+      perKeyOrdering: true,
+      startPosition: { type: 'time', timestampMs: 12 },
+    },
+  },
+  { type: 'groupConfig', group: 'billing', config: { deadLetterTopic: null } },
+  { type: 'ack', group: 'billing', offsets: [1, 2, 3] },
+  { type: 'delivered', group: 'billing', offsets: [4] },
+  { type: 'deadLettered', group: 'billing', offsets: [] },
+  { type: 'commitOffset', group: 'reader', offset: 42 },
+  { type: 'groupDelete', group: 'billing' },
+]
+
+const controllerCommands: ControllerCommand[] = [
+  { type: 'join', nodeId: 'n1', addresses: { peer: '127.0.0.1:7101' } },
+  { type: 'leave', nodeId: 'n1' },
+  { type: 'createTopic', name: 'orders', partitions: 3, replicationFactor: 3, config: { retentionMs: 1000 } },
+  { type: 'deleteTopic', name: 'orders' },
+  { type: 'reassignPartition', topic: 'orders', partition: 1, replicas: ['n2', 'n3'] },
+]
+
+function normalize(value: unknown): unknown {
+  // Decoded bytes may be Buffer views and headers null-prototype objects: compare contents only.
+  return JSON.parse(
+    JSON.stringify(value, (_key, v) => (v instanceof Uint8Array ? { bytes: [...v] } : v)),
+  ) as unknown
+}
+
+describe('command codec', () => {
+  it.each(partitionCommands.map((c) => [c.type, c] as const))(
+    'round-trips partition %s',
+    (_type, command) => {
+      const decoded = decodePartitionCommand(encodePartitionCommand(command))
+      expect(normalize(decoded)).toEqual(
+        normalize(command.type === 'groupCreate' ? { config: {}, ...command } : command),
+      )
+      expect(peekCommandType(encodePartitionCommand(command))).toBe(command.type)
+    },
+  )
+
+  it.each(controllerCommands.map((c) => [c.type, c] as const))(
+    'round-trips controller %s',
+    (_type, command) => {
+      const decoded = decodeControllerCommand(encodeControllerCommand(command))
+      expect(normalize(decoded)).toMatchObject(normalize(command) as object)
+    },
+  )
+
+  it('decodes record bytes as views of the entry, without copying them', () => {
+    const value = new Uint8Array(1024).fill(7)
+    const data = encodePartitionCommand({
+      type: 'append',
+      records: [{ key: null, value, headers: {}, timestampMs: 1 }],
+    })
+    const decoded = decodePartitionCommand(data)
+    if (decoded.type !== 'append') throw new Error('expected append')
+    expect(decoded.records[0]!.value.buffer).toBe(data.buffer)
+    expect([...decoded.records[0]!.value]).toEqual([...value])
+  })
+
+  it('rejects garbage with STORAGE_CORRUPT, never another error', () => {
+    const valid = encodePartitionCommand(partitionCommands[0]!)
+    const garbage: Uint8Array[] = [
+      bytes(),
+      bytes(1),
+      bytes(99, 1, 0x90),
+      bytes(1, 200, 0x90),
+      bytes(1, 1, 0xc1),
+      bytes(1, 1, 0x93, 1),
+      bytes(1, 1, 0x93, 0xc0, 0xc0, 0x91, 0x94, 0xc0, 0xc0, 0x80, 1),
+      bytes(1, 4, 0x92, 0xa1, 0x61, 0x91, 0xa1, 0x62),
+      valid.subarray(0, valid.length - 3),
+    ]
+    // Every single-byte corruption of a valid entry either decodes or fails with STORAGE_CORRUPT.
+    for (let i = 0; i < valid.length; i++) {
+      const copy = valid.slice()
+      copy[i] = copy[i]! ^ 0xff
+      garbage.push(copy)
+    }
+    let rejected = 0
+    for (const data of garbage) {
+      try {
+        decodePartitionCommand(data)
+      } catch (error) {
+        expect(isLaminarError(error, 'STORAGE_CORRUPT')).toBe(true)
+        rejected++
+      }
+    }
+    expect(rejected).toBeGreaterThanOrEqual(9)
+    expect(() => decodeControllerCommand(valid)).toThrow(expect.objectContaining({ code: 'STORAGE_CORRUPT' }))
+    expect(peekCommandType(bytes())).toBeUndefined()
+  })
+
+  it('keeps header names off the prototype chain', () => {
+    const data = encodePartitionCommand({
+      type: 'append',
+      records: [{ key: null, value: bytes(1), headers: JSON.parse('{"__proto__": {}}'), timestampMs: 1 }],
+    })
+    try {
+      const decoded = decodePartitionCommand(data)
+      if (decoded.type !== 'append') throw new Error('expected append')
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    } catch (error) {
+      expect(isLaminarError(error, 'STORAGE_CORRUPT')).toBe(true)
+    }
+  })
+})
