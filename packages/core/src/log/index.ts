@@ -1,1 +1,12 @@
-export {}
+// The segmented commit log: a partition's Raft log over the Storage port.
+export { crc32c } from './crc32c'
+export type { EntryCache } from './entry-cache'
+export type { GroupCommitOptions, GroupCommitStats } from './group-commit'
+export { GroupCommit } from './group-commit'
+export { GROUP_ID_BYTES_MAX, KeyKind, LogKeys } from './keys'
+export type { LogWrite, SegmentedLogOptions, StagedWrite } from './log-state'
+export type { LogStart, SegmentRow, StoredEntry } from './records'
+export { decodeEntry, ENTRY_HEADER_BYTES, encodeEntry } from './records'
+export type { RecoveryReport } from './recovery'
+export type { EntriesLoadedEvent, RetentionResult } from './segmented-log'
+export { SegmentedLog } from './segmented-log'

@@ -1,0 +1,59 @@
+/**
+ * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum iSCSI, ext4 and
+ * LevelDB use. Table-driven with slicing-by-8: eight 256-entry tables let the loop fold eight
+ * input bytes per step, several times faster in JavaScript than the byte-at-a-time loop.
+ */
+
+const POLYNOMIAL_REFLECTED = 0x82f63b78
+const TABLE_COUNT = 8
+
+/** tables[k][b]: the CRC of byte b followed by k zero bytes. */
+const tables: Uint32Array = buildTables()
+
+function buildTables(): Uint32Array {
+  const result = new Uint32Array(256 * TABLE_COUNT)
+  for (let byte = 0; byte < 256; byte++) {
+    let crc = byte
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ POLYNOMIAL_REFLECTED : crc >>> 1
+    result[byte] = crc >>> 0
+  }
+  for (let byte = 0; byte < 256; byte++) {
+    let crc = result[byte]!
+    for (let k = 1; k < TABLE_COUNT; k++) {
+      crc = result[crc & 0xff]! ^ (crc >>> 8)
+      result[k * 256 + byte] = crc >>> 0
+    }
+  }
+  return result
+}
+
+/**
+ * The CRC-32C of `bytes[start, end)`, as an unsigned 32-bit integer.
+ * `previous` continues a checksum over several chunks (pass the previous result).
+ */
+export function crc32c(bytes: Uint8Array, start = 0, end: number = bytes.length, previous = 0): number {
+  const t = tables
+  let crc = ~previous >>> 0
+  let i = start
+  // Fold eight bytes per step; the tail goes byte by byte.
+  const end8 = end - ((end - start) & 7)
+  while (i < end8) {
+    const low =
+      (crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0
+    crc =
+      t[7 * 256 + (low & 0xff)]! ^
+      t[6 * 256 + ((low >>> 8) & 0xff)]! ^
+      t[5 * 256 + ((low >>> 16) & 0xff)]! ^
+      t[4 * 256 + (low >>> 24)]! ^
+      t[3 * 256 + bytes[i + 4]!]! ^
+      t[2 * 256 + bytes[i + 5]!]! ^
+      t[256 + bytes[i + 6]!]! ^
+      t[bytes[i + 7]!]!
+    i += 8
+  }
+  while (i < end) {
+    crc = t[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8)
+    i++
+  }
+  return ~crc >>> 0
+}

@@ -1,0 +1,82 @@
+import { LaminarError } from '../errors/laminar-error'
+import type { Storage } from '../ports/storage'
+import type { Entry } from '../raft/types'
+import { hex, KeyKind } from './keys'
+import type { LogState } from './log-state'
+import { decodeEntry, type StoredEntry } from './records'
+import { forEachInRange } from './recovery'
+
+/** Entries read per storage range call. */
+export const READ_PAGE_ENTRIES = 1024
+
+/**
+ * Reads stored entries [lo, hi) from storage, verifying each checksum, its index and its term
+ * against the in-memory term runs. Stops once `maxBytes` of data is reached (always at least one
+ * entry). A missing entry inside the log is STORAGE_CORRUPT: the log never has holes.
+ * The caller bounds [lo, hi) by what storage holds (written entries).
+ */
+export async function readStoredEntries(
+  storage: Storage,
+  state: LogState,
+  lo: number,
+  hi: number,
+  maxBytes: number,
+): Promise<StoredEntry[]> {
+  const { keys } = state
+  const result: StoredEntry[] = []
+  let expected = lo
+  let bytes = 0
+  let full = false
+  await forEachInRange(
+    storage,
+    keys.indexed(KeyKind.entry, lo),
+    keys.indexed(KeyKind.entry, hi),
+    ({ key, value }) => {
+      const index = keys.parseIndexed(KeyKind.entry, key)
+      if (index !== expected) throw missingEntry(state, expected)
+      const stored = decodeEntry(key, value, index)
+      const term = state.termRuns.termAt(index)
+      if (term !== undefined && stored.entry.term !== term) {
+        throw new LaminarError(
+          'STORAGE_CORRUPT',
+          `entry ${index} of ${keys.groupId} has term ${stored.entry.term}`,
+          {
+            details: { groupId: keys.groupId, index, key: hex(key), expectedTerm: term },
+          },
+        )
+      }
+      bytes += stored.entry.data.length
+      if (result.length > 0 && bytes > maxBytes) {
+        full = true
+        return false
+      }
+      result.push(stored)
+      expected++
+      return undefined
+    },
+    Math.max(1, Math.min(READ_PAGE_ENTRIES, hi - lo)),
+  )
+  if (!full && expected < hi) throw missingEntry(state, expected)
+  return result
+}
+
+function missingEntry(state: LogState, index: number): LaminarError {
+  const key = state.keys.indexed(KeyKind.entry, index)
+  return new LaminarError('STORAGE_CORRUPT', `entry ${index} of ${state.keys.groupId} is missing`, {
+    details: { groupId: state.keys.groupId, index, key: hex(key) },
+  })
+}
+
+/** Takes entries [lo, hi) from the cache while present, within `maxBytes` (at least one). */
+export function takeCached(state: LogState, lo: number, hi: number, maxBytes: number): Entry[] {
+  const result: Entry[] = []
+  let bytes = 0
+  for (let index = lo; index < hi; index++) {
+    const entry = state.cache.get(index)
+    if (entry === undefined) break
+    bytes += entry.data.length
+    if (result.length > 0 && bytes > maxBytes) break
+    result.push(entry)
+  }
+  return result
+}

@@ -1,0 +1,403 @@
+import { isLaminarError, LaminarError } from '../errors/laminar-error'
+import type { Storage, StorageClearOptions, StorageOperation } from '../ports/storage'
+import { type ConfState, type Entry, type HardState, RaftLogError, type Snapshot } from '../raft/types'
+import { KeyKind, LogKeys } from './keys'
+import {
+  firstIndexOf,
+  type LogState,
+  type LogWrite,
+  resolveLogOptions,
+  type SegmentedLogOptions,
+  type StagedWrite,
+  totalBytesOf,
+} from './log-state'
+import { readStoredEntries, takeCached } from './read-entries'
+import { encodeSnapshot, type SegmentRow } from './records'
+import { type RecoveryReport, recoverLog } from './recovery'
+import { planDropOldestSegments, planWrite, type WritePlan } from './staging'
+import { findFirstIndexAtOrAfter } from './time-index'
+
+/** Reported to {@link SegmentedLog.onEntriesLoaded} listeners when an async load finishes. */
+export interface EntriesLoadedEvent {
+  groupId: string
+  /** The loaded range [lo, hi); empty when the load failed or went stale. */
+  lo: number
+  hi: number
+  /** Set when the load failed (e.g. STORAGE_CORRUPT); Raft will ask again. */
+  error?: LaminarError
+}
+
+/** What {@link SegmentedLog.applyRetention} dropped. */
+export interface RetentionResult {
+  segmentsDropped: number
+  bytesDropped: number
+  firstIndex: number
+}
+
+/** Async loads in flight per log, and the entries one load may bring in. */
+const LOADS_IN_FLIGHT_MAX = 2
+const LOAD_ENTRIES_MAX = 16_384
+const LOAD_BYTES_MIN = 64 * 1024
+
+interface Unwritten {
+  fromIndex: number
+  toIndex: number
+  timestampMs: number
+}
+
+/**
+ * A partition's Raft log, which is also its commit log: entries keyed by index under the group's
+ * prefix in a shared {@link Storage}, grouped into segments that roll by size or age and are
+ * dropped whole by retention. Implements Raft's synchronous LogStorage from memory (term runs, a
+ * bounded entry cache); a cache miss starts an async load and throws
+ * RaftLogError('temporarilyUnavailable'), and {@link onEntriesLoaded} tells the host to wake Raft.
+ *
+ * Writes are staged ({@link stage}) so a host can group-commit many logs in one storage write;
+ * staged writes must be written in the order they were staged.
+ */
+export class SegmentedLog {
+  readonly groupId: string
+  readonly storage: Storage
+  /** What recovery found when this log was opened. */
+  readonly recovery: RecoveryReport
+  readonly #state: LogState
+  readonly #listeners = new Set<(event: EntriesLoadedEvent) => void>()
+  readonly #loads: Array<{ lo: number; hi: number }> = []
+  #unwritten: Unwritten[] = []
+  #writeChain: Promise<void> = Promise.resolve()
+  #failure: LaminarError | undefined
+
+  private constructor(storage: Storage, state: LogState, recovery: RecoveryReport) {
+    this.storage = storage
+    this.groupId = state.keys.groupId
+    this.#state = state
+    this.recovery = recovery
+  }
+
+  /**
+   * Opens (or creates) the log of `groupId` in an open `storage`: reads the hard state, snapshot
+   * and segment table, verifies the tail and cuts a torn one. Throws STORAGE_CORRUPT for
+   * corruption it must not repair silently, INVALID_ARGUMENT for bad options.
+   */
+  static async open(
+    storage: Storage,
+    groupId: string,
+    options: SegmentedLogOptions = {},
+  ): Promise<SegmentedLog> {
+    const keys = new LogKeys(groupId)
+    const { state, report } = await recoverLog(storage, keys, resolveLogOptions(options))
+    return new SegmentedLog(storage, state, report)
+  }
+
+  // --- Raft's LogStorage (synchronous, from memory) ---
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return { hardState: { ...this.#state.hardState }, confState: this.#state.snapshot.metadata.confState }
+  }
+
+  /** Entries in [lo, hi), at most `maxBytes` of data but at least one. */
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    this.#checkRange(lo, hi)
+    if (lo === hi) return []
+    const cached = takeCached(this.#state, lo, hi, maxBytes)
+    if (cached.length > 0) return cached
+    this.#startLoad(lo, hi)
+    throw new RaftLogError('temporarilyUnavailable', `entries from ${lo} of ${this.groupId} are loading`)
+  }
+
+  term(index: number): number {
+    const state = this.#state
+    if (index === state.start.index) return state.start.term
+    if (index < state.start.index) throw new RaftLogError('compacted')
+    if (index > state.lastIndex) throw new RaftLogError('unavailable')
+    return state.termRuns.termAt(index)!
+  }
+
+  firstIndex(): number {
+    return firstIndexOf(this.#state)
+  }
+
+  lastIndex(): number {
+    return this.#state.lastIndex
+  }
+
+  /** The latest snapshot (received or created); index 0 when there is none. */
+  snapshot(): Snapshot {
+    return this.#state.snapshot
+  }
+
+  // --- Inspection ---
+
+  hardState(): HardState {
+    return { ...this.#state.hardState }
+  }
+
+  /** The segment table, oldest first (copies). */
+  segments(): SegmentRow[] {
+    return this.#state.segments.map(({ baseIndex, lastIndex, bytes, firstTimestampMs, lastTimestampMs }) => ({
+      baseIndex,
+      lastIndex,
+      bytes,
+      firstTimestampMs,
+      lastTimestampMs,
+    }))
+  }
+
+  /** Stored bytes of all entries (keys + values), as counted by the segment table. */
+  totalBytes(): number {
+    return totalBytesOf(this.#state)
+  }
+
+  /** Bytes of entries held in memory. */
+  cachedBytes(): number {
+    return this.#state.cache.bytes
+  }
+
+  // --- Writes ---
+
+  /**
+   * Plans a write (snapshot, then entries, then hard state) and applies it to memory at once;
+   * returns the storage operations for the host to write (see {@link StagedWrite}).
+   * Entries conflicting with the log's suffix truncate it first. Throws INVALID_ARGUMENT.
+   */
+  stage(write: LogWrite): StagedWrite {
+    if (this.#failure !== undefined) throw this.#failure
+    return this.#toStaged(planWrite(this.#state, write))
+  }
+
+  /** Stages `write` and writes it (after any earlier write of this log), then releases it. */
+  async persist(write: LogWrite, options: { sync?: boolean } = {}): Promise<void> {
+    await this.writeStaged(this.stage(write), options.sync === true)
+  }
+
+  /** Writes a staged write of this log in order with its other writes. */
+  writeStaged(staged: StagedWrite, sync: boolean): Promise<void> {
+    const run = async () => {
+      try {
+        await this.storage.write(staged.operations, { sync })
+        for (const clear of staged.clearsAfterWrite) await this.storage.clear(clear)
+      } catch (error) {
+        staged.markFailed(error)
+        throw error
+      }
+      staged.markWritten()
+    }
+    const done = this.#writeChain.then(run, run)
+    this.#writeChain = done.catch(() => undefined)
+    return done
+  }
+
+  /**
+   * Records a snapshot the host took of its state machine at `snapshot.metadata.index` (within the
+   * log). Entries stay: {@link compact} drops them. Throws INVALID_ARGUMENT for an index outside
+   * the log, a wrong term or an index not newer than the current snapshot.
+   */
+  async createSnapshot(snapshot: Snapshot): Promise<void> {
+    const state = this.#state
+    const { index, term } = snapshot.metadata
+    if (index <= state.snapshot.metadata.index || index > state.lastIndex || index < state.start.index) {
+      throw new LaminarError(
+        'INVALID_ARGUMENT',
+        `snapshot index ${index} is outside (${state.snapshot.metadata.index}, ${state.lastIndex}]`,
+      )
+    }
+    if (this.term(index) !== term)
+      throw new LaminarError('INVALID_ARGUMENT', `snapshot term ${term} does not match`)
+    state.snapshot = snapshot
+    const plan = emptyPlan(state.lastTimestampMs)
+    plan.operations.push({
+      type: 'put',
+      key: state.keys.single(KeyKind.snapshot),
+      value: encodeSnapshot(snapshot),
+    })
+    await this.writeStaged(this.#toStaged(plan), true)
+  }
+
+  /**
+   * Drops whole segments that end at or before `throughIndex` and the snapshot index (never the
+   * active segment), with one range clear. Returns the new firstIndex.
+   */
+  async compact(throughIndex: number): Promise<number> {
+    const limit = Math.min(throughIndex, this.#state.snapshot.metadata.index)
+    const count = this.#countOldest((segment) => segment.lastIndex <= limit)
+    await this.#dropOldest(count)
+    return this.firstIndex()
+  }
+
+  /**
+   * Drops the oldest whole segments while the log is over `retentionBytesMax` or a segment's
+   * newest entry is older than `retentionAgeMsMax` at `nowMs` (the host's clock). Never drops an
+   * entry at or after `retainFromIndexMin` (the host passes what Raft and readers still need,
+   * e.g. the applied index + 1, and no further than its snapshot covers), nor the active segment.
+   */
+  async applyRetention(options: { nowMs: number; retainFromIndexMin: number }): Promise<RetentionResult> {
+    const { retentionBytesMax, retentionAgeMsMax } = this.#state.options
+    let bytes = this.totalBytes()
+    const count = this.#countOldest((segment) => {
+      if (segment.lastIndex >= options.retainFromIndexMin) return false
+      const over = bytes > retentionBytesMax || options.nowMs - segment.lastTimestampMs > retentionAgeMsMax
+      if (over) bytes -= segment.bytes
+      return over
+    })
+    const before = this.totalBytes()
+    await this.#dropOldest(count)
+    return { segmentsDropped: count, bytesDropped: before - this.totalBytes(), firstIndex: this.firstIndex() }
+  }
+
+  // --- Readers ---
+
+  /**
+   * Entries in [lo, hi) for readers (consumers, followers catching up): from the cache where
+   * present, else from storage, at most `maxBytes` of data but at least one entry.
+   * Errors: LOG_COMPACTED below firstIndex, LOG_UNAVAILABLE past lastIndex, STORAGE_CORRUPT.
+   */
+  async readEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]> {
+    for (let attempt = 0; ; attempt++) {
+      const state = this.#state
+      if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || lo > hi || !(maxBytes >= 0)) {
+        throw new LaminarError('INVALID_ARGUMENT', 'readEntries needs integer lo <= hi and maxBytes >= 0')
+      }
+      if (lo < firstIndexOf(state)) throw new LaminarError('LOG_COMPACTED', `entry ${lo} was compacted`)
+      if (hi > state.lastIndex + 1)
+        throw new LaminarError('LOG_UNAVAILABLE', `entry ${hi - 1} is not in the log`)
+      if (lo === hi) return []
+      const cached = takeCached(state, lo, hi, maxBytes)
+      if (cached.length > 0) return cached
+      const generation = state.generation
+      const storedHi = Math.min(hi, state.cache.tailFirstIndex ?? hi)
+      const stored = await readStoredEntries(this.storage, state, lo, storedHi, maxBytes)
+      // A truncation or compaction raced the read: read again against the new log.
+      if (state.generation === generation) return stored.map((item) => item.entry)
+      if (attempt >= 3) throw new LaminarError('LOG_UNAVAILABLE', 'the log kept changing during the read')
+    }
+  }
+
+  /**
+   * The first index whose append timestamp is at or after `timestampMs`, or undefined when every
+   * entry is older. Uses the segment table and the sparse time index, then reads at most one
+   * index interval of entries.
+   */
+  firstIndexAtOrAfter(timestampMs: number): Promise<number | undefined> {
+    return findFirstIndexAtOrAfter(this.storage, this.#state, this.#unwritten, timestampMs)
+  }
+
+  /** Calls `listener` when an async load started by {@link entries} ends. Returns an unsubscribe. */
+  onEntriesLoaded(listener: (event: EntriesLoadedEvent) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  // --- Internals ---
+
+  #checkRange(lo: number, hi: number): void {
+    if (lo < firstIndexOf(this.#state)) throw new RaftLogError('compacted')
+    if (hi > this.#state.lastIndex + 1) throw new RaftLogError('unavailable')
+    if (lo > hi) throw new RaftLogError('unavailable', `invalid range [${lo}, ${hi})`)
+  }
+
+  #startLoad(lo: number, hi: number): void {
+    const state = this.#state
+    if (this.#loads.some((load) => lo >= load.lo && lo < load.hi)) return
+    if (this.#loads.length >= LOADS_IN_FLIGHT_MAX) return
+    const loadHi = Math.min(hi, lo + LOAD_ENTRIES_MAX, state.cache.tailFirstIndex ?? hi)
+    const load = { lo, hi: loadHi }
+    this.#loads.push(load)
+    const generation = state.generation
+    const maxBytes = Math.max(LOAD_BYTES_MIN, Math.floor(state.options.entryCacheBytesMax / 8))
+    readStoredEntries(this.storage, state, lo, loadHi, maxBytes).then(
+      (stored) => {
+        this.#endLoad(load)
+        if (state.generation !== generation) return this.#emit({ groupId: this.groupId, lo, hi: lo })
+        state.cache.addWindow(stored.map((item) => item.entry))
+        state.cache.evict(this.#pinnedFromIndex())
+        this.#emit({ groupId: this.groupId, lo, hi: lo + stored.length })
+      },
+      (error: unknown) => {
+        this.#endLoad(load)
+        const wrapped = isLaminarError(error)
+          ? error
+          : new LaminarError('INTERNAL', `loading entries of ${this.groupId} failed`, { cause: error })
+        this.#emit({ groupId: this.groupId, lo, hi: lo, error: wrapped })
+      },
+    )
+  }
+
+  #endLoad(load: { lo: number; hi: number }): void {
+    const at = this.#loads.indexOf(load)
+    if (at >= 0) this.#loads.splice(at, 1)
+  }
+
+  #emit(event: EntriesLoadedEvent): void {
+    for (const listener of this.#listeners) listener(event)
+  }
+
+  #pinnedFromIndex(): number {
+    let pinned = Number.POSITIVE_INFINITY
+    for (const unwritten of this.#unwritten) pinned = Math.min(pinned, unwritten.fromIndex)
+    return pinned
+  }
+
+  #toStaged(plan: WritePlan): StagedWrite {
+    const state = this.#state
+    let unwritten: Unwritten | undefined
+    if (plan.appendedFromIndex !== undefined) {
+      unwritten = {
+        fromIndex: plan.appendedFromIndex,
+        toIndex: state.lastIndex,
+        timestampMs: plan.timestampMs,
+      }
+      this.#unwritten.push(unwritten)
+    }
+    let settled = false
+    const release = () => {
+      if (settled) return false
+      settled = true
+      if (unwritten !== undefined) this.#unwritten = this.#unwritten.filter((item) => item !== unwritten)
+      return true
+    }
+    state.cache.evict(this.#pinnedFromIndex())
+    return {
+      groupId: this.groupId,
+      operations: plan.operations,
+      clearsAfterWrite: plan.clearsAfterWrite,
+      markWritten: () => {
+        if (release()) state.cache.evict(this.#pinnedFromIndex())
+      },
+      markFailed: (error: unknown) => {
+        if (!release()) return
+        this.#failure = new LaminarError(
+          'INTERNAL',
+          `a write of log ${this.groupId} failed: reopen the log`,
+          {
+            cause: error,
+          },
+        )
+      },
+    }
+  }
+
+  #countOldest(drop: (segment: SegmentRow) => boolean): number {
+    const segments = this.#state.segments
+    let count = 0
+    // The active (last) segment is never dropped: staged appends still update its row.
+    while (count < segments.length - 1 && drop(segments[count]!)) count++
+    return count
+  }
+
+  async #dropOldest(count: number): Promise<void> {
+    if (count === 0) return
+    if (this.#failure !== undefined) throw this.#failure
+    const plan = emptyPlan(this.#state.lastTimestampMs)
+    planDropOldestSegments(this.#state, count, plan)
+    await this.writeStaged(this.#toStaged(plan), true)
+  }
+}
+
+function emptyPlan(timestampMs: number): WritePlan {
+  return {
+    operations: [] as StorageOperation[],
+    clearsAfterWrite: [] as StorageClearOptions[],
+    appendedFromIndex: undefined,
+    timestampMs,
+  }
+}

@@ -1,0 +1,315 @@
+import { LaminarError } from '../errors/laminar-error'
+import type { StorageClearOptions, StorageOperation } from '../ports/storage'
+import type { Entry, Snapshot } from '../raft/types'
+import { KeyKind } from './keys'
+import { firstIndexOf, type LogState, type LogWrite, type SegmentState } from './log-state'
+import {
+  ENTRY_HEADER_BYTES,
+  encodeEntry,
+  encodeHardState,
+  encodeLogStart,
+  encodeNumber,
+  encodeSegment,
+  encodeSnapshot,
+} from './records'
+
+/**
+ * Planning of writes: each function mutates the in-memory {@link LogState} at once (so the next
+ * plan builds on it) and returns the storage operations that make storage match.
+ */
+export interface WritePlan {
+  operations: StorageOperation[]
+  clearsAfterWrite: StorageClearOptions[]
+  /** The first entry index this plan writes, if any: it stays pinned in the cache until written. */
+  appendedFromIndex: number | undefined
+  /** The clamped timestamp of the appended entries. */
+  timestampMs: number
+}
+
+/**
+ * Plans a Raft Ready's persistence: snapshot first, then entries, then hard state. Everything
+ * is validated before anything changes, so an INVALID_ARGUMENT leaves the log as it was.
+ */
+export function planWrite(state: LogState, write: LogWrite): WritePlan {
+  const plan: WritePlan = {
+    operations: [],
+    clearsAfterWrite: [],
+    appendedFromIndex: undefined,
+    timestampMs: state.lastTimestampMs,
+  }
+  validateWrite(state, write)
+  if (write.snapshot !== undefined) planSnapshot(state, write.snapshot, plan)
+  if (write.entries !== undefined && write.entries.length > 0) {
+    planAppend(state, write.entries, write.timestampMs!, plan)
+  }
+  if (write.hardState !== undefined) {
+    const { term, vote, commit } = write.hardState
+    state.hardState = { term, vote, commit }
+    plan.operations.push({
+      type: 'put',
+      key: state.keys.single(KeyKind.hardState),
+      value: encodeHardState(state.hardState),
+    })
+  }
+  return plan
+}
+
+function validateWrite(state: LogState, write: LogWrite): void {
+  if (write === null || typeof write !== 'object')
+    throw new LaminarError('INVALID_ARGUMENT', 'write must be an object')
+  if (write.hardState !== undefined) {
+    const { term, vote, commit } = write.hardState
+    if (!isIndex(term) || !isIndex(commit) || typeof vote !== 'string') {
+      throw new LaminarError('INVALID_ARGUMENT', 'hardState needs integer term and commit and a string vote')
+    }
+  }
+  let lastIndex = state.lastIndex
+  let startIndex = state.start.index
+  let startTerm = state.start.term
+  if (write.snapshot !== undefined) {
+    const { index, term } = write.snapshot.metadata ?? {}
+    if (!isIndex(index) || !isIndex(term) || !(write.snapshot.data instanceof Uint8Array)) {
+      throw new LaminarError('INVALID_ARGUMENT', 'snapshot needs integer index and term and Uint8Array data')
+    }
+    if (index <= state.snapshot.metadata.index) {
+      throw new LaminarError(
+        'INVALID_ARGUMENT',
+        `snapshot ${index} is not newer than ${state.snapshot.metadata.index}`,
+      )
+    }
+    lastIndex = index
+    startIndex = index
+    startTerm = term
+  }
+  const entries = write.entries
+  if (entries === undefined || entries.length === 0) return
+  if (!Array.isArray(entries)) throw new LaminarError('INVALID_ARGUMENT', 'entries must be an array')
+  if (typeof write.timestampMs !== 'number' || !Number.isFinite(write.timestampMs)) {
+    throw new LaminarError('INVALID_ARGUMENT', 'timestampMs (the host clock) is required with entries')
+  }
+  validateEntries(entries)
+  const first = entries[0]!.index
+  if (first > lastIndex + 1) {
+    throw new LaminarError('INVALID_ARGUMENT', `entry ${first} would leave a gap after ${lastIndex}`, {
+      details: { groupId: state.keys.groupId, index: first, lastIndex },
+    })
+  }
+  const kept = entries.find((entry) => entry.index > startIndex)
+  if (kept === undefined) return
+  const previousIndex = kept.index - 1
+  const previousTerm =
+    previousIndex === startIndex
+      ? startTerm
+      : write.snapshot === undefined
+        ? state.termRuns.termAt(previousIndex)
+        : undefined
+  if (previousTerm !== undefined && kept.term < previousTerm) {
+    throw new LaminarError('INVALID_ARGUMENT', `entry ${kept.index} has a term below its predecessor's`)
+  }
+}
+
+function isIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}
+
+/** The stored bytes of one entry (key + value), as counted in segment rows. */
+export function storedEntryBytes(state: LogState, dataBytes: number): number {
+  return state.keys.prefix.length + 9 + ENTRY_HEADER_BYTES + dataBytes
+}
+
+function planAppend(state: LogState, input: readonly Entry[], timestampMs: number, plan: WritePlan): void {
+  // Entries at or before the log start are already covered by a snapshot or compaction.
+  const entries = input.filter((entry) => entry.index >= firstIndexOf(state))
+  if (entries.length === 0) return
+  const from = entries[0]!.index
+  if (from <= state.lastIndex) planTruncate(state, from, plan)
+
+  // Clamp so timestamps never decrease along the log: the time index relies on it.
+  const clampedMs = Math.max(timestampMs, state.lastTimestampMs)
+  state.lastTimestampMs = clampedMs
+  plan.timestampMs = clampedMs
+  plan.appendedFromIndex ??= from
+
+  const touched = new Set<SegmentState>()
+  const { keys, options } = state
+  for (const entry of entries) {
+    const value = encodeEntry(entry, clampedMs)
+    plan.operations.push({ type: 'put', key: keys.indexed(KeyKind.entry, entry.index), value })
+    let segment = state.segments[state.segments.length - 1]
+    if (
+      segment === undefined ||
+      segment.bytes >= options.segmentBytesMax ||
+      clampedMs - segment.firstTimestampMs >= options.segmentAgeMsMax
+    ) {
+      segment = {
+        baseIndex: entry.index,
+        lastIndex: entry.index,
+        bytes: 0,
+        firstTimestampMs: clampedMs,
+        lastTimestampMs: clampedMs,
+        pointIndexes: [],
+        pointTimestampsMs: [],
+      }
+      state.segments.push(segment)
+    }
+    segment.lastIndex = entry.index
+    segment.bytes += keys.prefix.length + 9 + value.length
+    segment.lastTimestampMs = clampedMs
+    touched.add(segment)
+    if ((entry.index - segment.baseIndex) % options.timeIndexIntervalEntries === 0) {
+      segment.pointIndexes.push(entry.index)
+      segment.pointTimestampsMs.push(clampedMs)
+      plan.operations.push({
+        type: 'put',
+        key: keys.indexed(KeyKind.timePoint, entry.index),
+        value: encodeNumber(clampedMs, true),
+      })
+    }
+    if (state.termRuns.append(entry.index, entry.term)) {
+      plan.operations.push({
+        type: 'put',
+        key: keys.indexed(KeyKind.termRun, entry.index),
+        value: encodeNumber(entry.term, false),
+      })
+    }
+    state.lastIndex = entry.index
+  }
+  for (const segment of touched) plan.operations.push(putSegment(state, segment))
+  state.cache.appendTail(entries)
+}
+
+function validateEntries(entries: readonly Entry[]): void {
+  let previous: Entry | undefined
+  for (const entry of entries) {
+    if (
+      entry === null ||
+      typeof entry !== 'object' ||
+      !isIndex(entry.index) ||
+      entry.index === 0 ||
+      !isIndex(entry.term) ||
+      !(entry.data instanceof Uint8Array) ||
+      (entry.type !== 'normal' && entry.type !== 'confChange')
+    ) {
+      throw new LaminarError(
+        'INVALID_ARGUMENT',
+        'each entry needs index >= 1, a term, a type and Uint8Array data',
+      )
+    }
+    if (previous !== undefined && (entry.index !== previous.index + 1 || entry.term < previous.term)) {
+      throw new LaminarError('INVALID_ARGUMENT', 'entries must be contiguous with non-decreasing terms')
+    }
+    previous = entry
+  }
+}
+
+function putSegment(state: LogState, segment: SegmentState): StorageOperation {
+  return {
+    type: 'put',
+    key: state.keys.indexed(KeyKind.segment, segment.baseIndex),
+    value: encodeSegment(segment),
+  }
+}
+
+/** Removes entries at and after `from` (from > firstIndex - 1), Raft's conflict truncation. */
+export function planTruncate(state: LogState, from: number, plan: WritePlan): void {
+  const { keys } = state
+  const ops = plan.operations
+  for (let index = from; index <= state.lastIndex; index++) {
+    ops.push({ type: 'del', key: keys.indexed(KeyKind.entry, index) })
+  }
+  while (state.segments.length > 0 && state.segments[state.segments.length - 1]!.baseIndex >= from) {
+    const segment = state.segments.pop()!
+    ops.push({ type: 'del', key: keys.indexed(KeyKind.segment, segment.baseIndex) })
+    for (const index of segment.pointIndexes)
+      ops.push({ type: 'del', key: keys.indexed(KeyKind.timePoint, index) })
+  }
+  const segment = state.segments[state.segments.length - 1]
+  if (segment !== undefined && segment.lastIndex >= from) {
+    // Exact byte accounting when the truncated entries are cached (the usual case: they are
+    // recent); otherwise the segment's average stored entry size.
+    const averageBytes = segment.bytes / (segment.lastIndex - segment.baseIndex + 1)
+    let removedBytes = 0
+    for (let index = from; index <= segment.lastIndex; index++) {
+      const entry = state.cache.get(index)
+      removedBytes += entry === undefined ? averageBytes : storedEntryBytes(state, entry.data.length)
+    }
+    segment.bytes = Math.max(0, Math.round(segment.bytes - removedBytes))
+    segment.lastIndex = from - 1
+    while (
+      segment.pointIndexes.length > 0 &&
+      segment.pointIndexes[segment.pointIndexes.length - 1]! >= from
+    ) {
+      const index = segment.pointIndexes.pop()!
+      segment.pointTimestampsMs.pop()
+      ops.push({ type: 'del', key: keys.indexed(KeyKind.timePoint, index) })
+    }
+    ops.push(putSegment(state, segment))
+  }
+  for (const start of state.termRuns.truncateFrom(from)) {
+    ops.push({ type: 'del', key: keys.indexed(KeyKind.termRun, start) })
+  }
+  state.cache.truncateFrom(from)
+  state.lastIndex = from - 1
+  state.generation++
+}
+
+/** A snapshot from the leader replaces the whole log (etcd's ApplySnapshot). */
+function planSnapshot(state: LogState, snapshot: Snapshot, plan: WritePlan): void {
+  const { index, term } = snapshot.metadata
+  const { keys } = state
+  const ops = plan.operations
+  // Entries above the snapshot are deleted one by one (new entries may reuse their keys in
+  // this same write); entries at or below it are unreachable and cleared after the write.
+  if (state.lastIndex > index) planTruncate(state, Math.max(index + 1, firstIndexOf(state)), plan)
+  for (const segment of state.segments) {
+    ops.push({ type: 'del', key: keys.indexed(KeyKind.segment, segment.baseIndex) })
+    for (const point of segment.pointIndexes)
+      ops.push({ type: 'del', key: keys.indexed(KeyKind.timePoint, point) })
+  }
+  for (const [start] of state.termRuns.runs())
+    ops.push({ type: 'del', key: keys.indexed(KeyKind.termRun, start) })
+  plan.clearsAfterWrite.push({
+    gte: keys.kindStart(KeyKind.entry),
+    lt: keys.indexed(KeyKind.entry, index + 1),
+  })
+  state.segments = []
+  state.termRuns.clear()
+  state.cache.clear()
+  state.start = { index, term }
+  state.lastIndex = index
+  state.snapshot = snapshot
+  state.generation++
+  ops.push({ type: 'put', key: keys.single(KeyKind.logStart), value: encodeLogStart(state.start) })
+  ops.push({ type: 'put', key: keys.single(KeyKind.snapshot), value: encodeSnapshot(snapshot) })
+}
+
+/**
+ * Drops the `count` oldest segments (never the last, active one): the log start moves to the
+ * next segment's base; their entries go with ONE range clear after the write.
+ */
+export function planDropOldestSegments(state: LogState, count: number, plan: WritePlan): void {
+  if (count <= 0) return
+  if (count >= state.segments.length)
+    throw new LaminarError('INTERNAL', 'the active segment is never dropped')
+  const { keys } = state
+  const ops = plan.operations
+  const newFirst = state.segments[count]!.baseIndex
+  const startTerm = state.termRuns.termAt(newFirst - 1)
+  if (startTerm === undefined) throw new LaminarError('INTERNAL', `no term for index ${newFirst - 1}`)
+  for (const segment of state.segments.splice(0, count)) {
+    ops.push({ type: 'del', key: keys.indexed(KeyKind.segment, segment.baseIndex) })
+    for (const point of segment.pointIndexes)
+      ops.push({ type: 'del', key: keys.indexed(KeyKind.timePoint, point) })
+  }
+  for (const start of state.termRuns.compactBefore(newFirst)) {
+    ops.push({ type: 'del', key: keys.indexed(KeyKind.termRun, start) })
+  }
+  state.start = { index: newFirst - 1, term: startTerm }
+  ops.push({ type: 'put', key: keys.single(KeyKind.logStart), value: encodeLogStart(state.start) })
+  plan.clearsAfterWrite.push({
+    gte: keys.kindStart(KeyKind.entry),
+    lt: keys.indexed(KeyKind.entry, newFirst),
+  })
+  state.cache.compactBefore(newFirst)
+  state.generation++
+}
