@@ -43,6 +43,7 @@ export {
   TOPIC_PARTITIONS_MAX,
   TOPICS_MAX,
 } from './commands'
+export type { HostedPartition } from './controller-state-machine'
 export { ControllerStateMachine } from './controller-state-machine'
 export type { DeadLetter, DeadLetterReason, Delivery, DispatcherOptions } from './dispatcher'
 export { Dispatcher } from './dispatcher'
@@ -50,3 +51,4 @@ export { ACK_WAIT_MS_MAX, MAX_DELIVERIES_MAX } from './group-config'
 export type { OffsetLocation } from './offset-index'
 export type { GroupState, PartitionStateMachineOptions } from './partition-state-machine'
 export { PartitionStateMachine } from './partition-state-machine'
+export { MAX_MESSAGE_BYTES_MAX, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN } from './topic-config'

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest'
+import {
+  type ControllerCommand,
+  type ControllerResult,
+  ControllerStateMachine,
+  encodeControllerCommand,
+  isLaminarError,
+} from '../../src/index'
+
+function controllerWith(nodeCount: number): ControllerStateMachine {
+  const sm = new ControllerStateMachine()
+  for (let i = 1; i <= nodeCount; i++)
+    sm.apply(i, { type: 'join', nodeId: `n${i}`, addresses: { peer: `h${i}:7101` } })
+  return sm
+}
+
+function run(sm: ControllerStateMachine, commands: ControllerCommand[]): ControllerResult[] {
+  return commands.map((command) => sm.apply(sm.appliedIndex + 1, command))
+}
+
+function codeOf(result: ControllerResult): string {
+  return result.type === 'error' ? result.code : 'ok'
+}
+
+/** Preferred-leader and replica counts per node over all topics. */
+function loads(sm: ControllerStateMachine) {
+  const leaders = new Map(sm.members().map((m) => [m.nodeId, 0]))
+  const replicas = new Map(sm.members().map((m) => [m.nodeId, 0]))
+  for (const topic of sm.topics()) {
+    for (const p of topic.partitions) {
+      leaders.set(p.replicas[0]!, leaders.get(p.replicas[0]!)! + 1)
+      for (const id of p.replicas) replicas.set(id, replicas.get(id)! + 1)
+    }
+  }
+  const spread = (m: Map<string, number>) => Math.max(...m.values()) - Math.min(...m.values())
+  return { leaders, replicas, leaderSpread: spread(leaders), replicaSpread: spread(replicas) }
+}
+
+describe('ControllerStateMachine: placement', () => {
+  it.each([3, 5])('spreads leaders and replicas evenly over %i nodes, across topics', (nodes) => {
+    const sm = controllerWith(nodes)
+    run(sm, [
+      { type: 'createTopic', name: 'a', partitions: nodes, replicationFactor: 3 },
+      { type: 'createTopic', name: 'b', partitions: 1, replicationFactor: 3 },
+      { type: 'createTopic', name: 'c', partitions: 2 * nodes - 1, replicationFactor: 3 },
+    ])
+    const { leaders, leaderSpread, replicaSpread } = loads(sm)
+    expect([...leaders.values()].reduce((a, b) => a + b)).toBe(3 * nodes)
+    expect(leaderSpread).toBe(0)
+    expect(replicaSpread).toBe(0)
+    for (const topic of sm.topics()) {
+      for (const p of topic.partitions) expect(new Set(p.replicas).size).toBe(3)
+    }
+    // Within one topic of `nodes` partitions every node leads exactly one.
+    expect(new Set(sm.topic('a')!.partitions.map((p) => p.replicas[0])).size).toBe(nodes)
+  })
+
+  it('places identically on two instances and snapshots byte-identically', () => {
+    const commands: ControllerCommand[] = [
+      { type: 'join', nodeId: 'n2' },
+      { type: 'join', nodeId: 'n1', addresses: { peer: 'x', client: 'y' } },
+      { type: 'join', nodeId: 'n3' },
+      {
+        type: 'createTopic',
+        name: 'orders',
+        partitions: 7,
+        replicationFactor: 2,
+        config: { retentionMs: 5000 },
+      },
+      { type: 'leave', nodeId: 'n2' },
+      { type: 'createTopic', name: 'audit', partitions: 2, replicationFactor: 1 },
+    ]
+    const a = new ControllerStateMachine()
+    const b = new ControllerStateMachine()
+    commands.forEach((c, i) => a.apply(i + 1, c))
+    commands.forEach((c, i) => b.applyEntry(i + 1, encodeControllerCommand(c)))
+    expect(a.snapshot()).toEqual(b.snapshot())
+    expect(a.topics()).toEqual(b.topics())
+  })
+
+  it('moves replicas off a leaving node, keeping a replica with data as preferred leader', () => {
+    const sm = controllerWith(4)
+    run(sm, [{ type: 'createTopic', name: 't', partitions: 4, replicationFactor: 2 }])
+    const before = sm.topic('t')!.partitions
+    const led = before.find((p) => p.replicas[0] === 'n1')!
+    const version = sm.version
+    expect(codeOf(sm.apply(sm.appliedIndex + 1, { type: 'leave', nodeId: 'n1' }))).toBe('ok')
+    expect(sm.version).toBe(version + 1)
+    expect(sm.hasMember('n1')).toBe(false)
+    const after = sm.topic('t')!.partitions
+    for (const p of after) {
+      expect(p.replicas).not.toContain('n1')
+      expect(p.replicas).toHaveLength(2)
+    }
+    expect(after[led.partition]!.replicas[0]).toBe(led.replicas[1])
+    expect(sm.partitionsOf('n1')).toEqual([])
+  })
+
+  it('refuses to let the only replica of a partition leave', () => {
+    const sm = controllerWith(1)
+    run(sm, [{ type: 'createTopic', name: 't', partitions: 1, replicationFactor: 1 }])
+    expect(codeOf(sm.apply(sm.appliedIndex + 1, { type: 'leave', nodeId: 'n1' }))).toBe('INVALID_ARGUMENT')
+    expect(sm.hasMember('n1')).toBe(true)
+  })
+
+  it('reassigns a partition onto members only', () => {
+    const sm = controllerWith(3)
+    run(sm, [{ type: 'createTopic', name: 't', partitions: 2, replicationFactor: 1 }])
+    const next = () => sm.appliedIndex + 1
+    expect(
+      codeOf(
+        sm.apply(next(), { type: 'reassignPartition', topic: 't', partition: 1, replicas: ['n3', 'n1'] }),
+      ),
+    ).toBe('ok')
+    expect(sm.topic('t')!.partitions[1]!.replicas).toEqual(['n3', 'n1'])
+    expect(sm.partitionsOf('n3').map((p) => p.partition)).toContain(1)
+    const codes = [
+      { type: 'reassignPartition', topic: 'x', partition: 0, replicas: ['n1'] },
+      { type: 'reassignPartition', topic: 't', partition: 2, replicas: ['n1'] },
+      { type: 'reassignPartition', topic: 't', partition: 0, replicas: ['n9'] },
+      { type: 'reassignPartition', topic: 't', partition: 0, replicas: ['n1', 'n1'] },
+    ].map((c) => codeOf(sm.apply(next(), c as ControllerCommand)))
+    expect(codes).toEqual(['TOPIC_NOT_FOUND', 'PARTITION_NOT_FOUND', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT'])
+  })
+})
+
+describe('ControllerStateMachine: validation and versions', () => {
+  it('validates names and limits with stable codes', () => {
+    const sm = controllerWith(3)
+    const create = (name: string, partitions = 1, replicationFactor = 1, config = {}) =>
+      codeOf(
+        sm.apply(sm.appliedIndex + 1, { type: 'createTopic', name, partitions, replicationFactor, config }),
+      )
+    expect(create('orders.v1_x-2')).toBe('ok')
+    expect(create('orders.v1_x-2')).toBe('TOPIC_EXISTS')
+    expect(create('')).toBe('INVALID_ARGUMENT')
+    expect(create('a/b')).toBe('INVALID_ARGUMENT')
+    expect(create('x'.repeat(250))).toBe('INVALID_ARGUMENT')
+    expect(create('x'.repeat(249))).toBe('ok')
+    expect(create('p0', 0)).toBe('INVALID_ARGUMENT')
+    expect(create('p1025', 1025)).toBe('INVALID_ARGUMENT')
+    expect(create('p1024', 1024)).toBe('ok')
+    expect(create('rf4', 1, 4)).toBe('INVALID_ARGUMENT')
+    expect(create('rf0', 1, 0)).toBe('INVALID_ARGUMENT')
+    expect(create('cfg', 1, 1, { segmentBytes: 1 })).toBe('INVALID_ARGUMENT')
+    expect(create('cfg', 1, 1, { maxMessageBytes: -1 })).toBe('INVALID_ARGUMENT')
+    expect(codeOf(sm.apply(sm.appliedIndex + 1, { type: 'deleteTopic', name: 'nope' }))).toBe(
+      'TOPIC_NOT_FOUND',
+    )
+    expect(codeOf(sm.apply(sm.appliedIndex + 1, { type: 'join', nodeId: 'bad id' }))).toBe('INVALID_ARGUMENT')
+  })
+
+  it('bumps the version on every change and only then', () => {
+    const sm = new ControllerStateMachine()
+    const versions = [
+      { type: 'join', nodeId: 'n1', addresses: { peer: 'a' } },
+      { type: 'join', nodeId: 'n1', addresses: { peer: 'a' } },
+      { type: 'join', nodeId: 'n1', addresses: { peer: 'b' } },
+      { type: 'createTopic', name: 't', partitions: 1, replicationFactor: 1 },
+      { type: 'createTopic', name: 't', partitions: 1, replicationFactor: 1 },
+      { type: 'deleteTopic', name: 't' },
+      { type: 'createTopic', name: 't', partitions: 1, replicationFactor: 1 },
+    ].map((c, i) => sm.apply(i + 1, c as ControllerCommand))
+    expect(versions.map((r) => (r.type === 'ok' ? r.version : r.code))).toEqual([
+      1,
+      1,
+      2,
+      3,
+      'TOPIC_EXISTS',
+      4,
+      5,
+    ])
+    // A re-created topic gets a fresh id, so its partition groups never mix with the old ones.
+    expect(sm.topic('t')!.topicId).toBe(2)
+    expect(sm.topic('t')!.config.retentionMs).toBe(7 * 24 * 3600 * 1000)
+  })
+
+  it('restores a snapshot into an equal state and rejects corrupt ones', () => {
+    const sm = controllerWith(3)
+    run(sm, [
+      { type: 'createTopic', name: 't', partitions: 3, replicationFactor: 2, config: { retentionBytes: 10 } },
+    ])
+    const restored = new ControllerStateMachine()
+    restored.restore(sm.snapshot())
+    expect(restored.topics()).toEqual(sm.topics())
+    expect(restored.members()).toEqual(sm.members())
+    expect(restored.version).toBe(sm.version)
+    const next: ControllerCommand = { type: 'createTopic', name: 'u', partitions: 4, replicationFactor: 3 }
+    expect(restored.apply(sm.appliedIndex + 1, next)).toEqual(sm.apply(sm.appliedIndex + 1, next))
+    expect(restored.snapshot()).toEqual(sm.snapshot())
+    try {
+      restored.restore(new Uint8Array([1, 1, 0x90]))
+      expect.unreachable('restored a partition snapshot into a controller')
+    } catch (error) {
+      expect(isLaminarError(error, 'STORAGE_CORRUPT')).toBe(true)
+    }
+    expect(codeOf(sm.applyEntry(sm.appliedIndex + 1, new Uint8Array([1, 34, 0xc1]))!)).toBe('STORAGE_CORRUPT')
+  })
+})
