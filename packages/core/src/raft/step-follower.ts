@@ -1,0 +1,174 @@
+/**
+ * The follower's and (pre-)candidate's step functions, and how a follower handles appends,
+ * heartbeats and snapshots (etcd-io/raft raft.go stepFollower, stepCandidate, handle*).
+ */
+import { restoreConfState } from './confchange'
+import { RaftError } from './errors'
+import { newMessage } from './message'
+import { emptyTrackerConfig } from './progress-tracker'
+import type { Raft } from './raft'
+import { bcastAppend } from './replication'
+import { type Message, NONE, type Snapshot } from './types'
+
+function dropProposal(reason: string): never {
+  throw new RaftError('proposalDropped', `proposal dropped: ${reason}`)
+}
+
+function dropReadIndex(reason: string): never {
+  throw new RaftError('readIndexDropped', `read index dropped: ${reason}`)
+}
+
+export function stepFollower(raft: Raft, message: Message): void {
+  switch (message.type) {
+    case 'prop':
+      if (raft.lead === NONE) dropProposal('no leader')
+      if (raft.disableProposalForwarding) dropProposal('proposal forwarding is disabled')
+      // Forwarded to the leader. If the leader then drops it (e.g. a transfer in progress), the
+      // proposal is lost without notice, as in etcd: the proposer must time out and retry.
+      raft.send({ ...message, to: raft.lead })
+      return
+    case 'app':
+      raft.electionElapsed = 0
+      raft.lead = message.from
+      handleAppendEntries(raft, message)
+      return
+    case 'heartbeat':
+      raft.electionElapsed = 0
+      raft.lead = message.from
+      handleHeartbeat(raft, message)
+      return
+    case 'snap':
+      raft.electionElapsed = 0
+      raft.lead = message.from
+      handleSnapshot(raft, message)
+      return
+    case 'transferLeader':
+      // No leader to forward to: the request is dropped, and the caller sees no leader change.
+      if (raft.lead === NONE) return
+      raft.send({ ...message, to: raft.lead })
+      return
+    case 'timeoutNow':
+      // The leader asks us to take over: campaign at once, skipping pre-vote, overriding leases.
+      raft.hup('transfer')
+      return
+    case 'readIndex':
+      if (raft.lead === NONE) dropReadIndex('no leader')
+      raft.send({ ...message, to: raft.lead })
+      return
+    case 'readIndexResp':
+      raft.readStates.push({ index: message.index, requestCtx: message.context ?? new Uint8Array(0) })
+      return
+    default:
+      return
+  }
+}
+
+export function stepCandidate(raft: Raft, message: Message): void {
+  // Only responses for our current kind of election count (a stale voteResp during pre-vote does not).
+  const myVoteResponse = raft.role === 'preCandidate' ? 'preVoteResp' : 'voteResp'
+  switch (message.type) {
+    case 'prop':
+      dropProposal('no leader (election in progress)')
+      return
+    case 'readIndex':
+      dropReadIndex('no leader (election in progress)')
+      return
+    case 'app':
+      // A leader of our term exists: fall back to follower (5.2).
+      raft.becomeFollower(message.term, message.from)
+      handleAppendEntries(raft, message)
+      return
+    case 'heartbeat':
+      raft.becomeFollower(message.term, message.from)
+      handleHeartbeat(raft, message)
+      return
+    case 'snap':
+      raft.becomeFollower(message.term, message.from)
+      handleSnapshot(raft, message)
+      return
+    case 'voteResp':
+    case 'preVoteResp': {
+      if (message.type !== myVoteResponse) return
+      const result = raft.poll(message.from, message.type, !message.reject)
+      if (result === 'won') {
+        if (raft.role === 'preCandidate') raft.campaign('election')
+        else {
+          raft.becomeLeader()
+          bcastAppend(raft)
+        }
+      } else if (result === 'lost') {
+        // A lost pre-vote keeps the term; a lost vote keeps the term we campaigned in.
+        raft.becomeFollower(raft.term, NONE)
+      }
+      return
+    }
+    default:
+      return
+  }
+}
+
+function respond(raft: Raft, to: string, index: number): Message {
+  const response = newMessage('appResp', to, NONE, 0)
+  response.index = index
+  raft.send(response)
+  return response
+}
+
+export function handleAppendEntries(raft: Raft, message: Message): void {
+  const log = raft.raftLog
+  if (message.index < log.committed) {
+    // Already committed here: tell the leader where we are.
+    respond(raft, message.from, log.committed)
+    return
+  }
+  const lastNewIndex = log.maybeAppend(message.index, message.logTerm, message.commit, message.entries)
+  if (lastNewIndex !== undefined) {
+    respond(raft, message.from, lastNewIndex)
+    return
+  }
+  // Consistency check failed (5.3). Hint the largest index whose term is <= the leader's term at
+  // message.index, so the leader can skip a whole term of mismatching entries in one round trip.
+  const hint = log.findConflictByTerm(Math.min(message.index, log.lastIndex()), message.logTerm)
+  const response = respond(raft, message.from, message.index)
+  response.reject = true
+  response.rejectHint = hint.index
+  response.logTerm = hint.term
+}
+
+export function handleHeartbeat(raft: Raft, message: Message): void {
+  raft.raftLog.commitTo(message.commit)
+  const response = newMessage('heartbeatResp', message.from, NONE, 0)
+  response.context = message.context
+  raft.send(response)
+}
+
+export function handleSnapshot(raft: Raft, message: Message): void {
+  const snapshot = message.snapshot
+  if (snapshot === undefined) return
+  const restored = restoreSnapshot(raft, snapshot)
+  respond(raft, message.from, restored ? raft.raftLog.lastIndex() : raft.raftLog.committed)
+}
+
+/** Installs a leader's snapshot. Returns false when it is stale or does not apply to this node. */
+function restoreSnapshot(raft: Raft, snapshot: Snapshot): boolean {
+  const { index, term, confState } = snapshot.metadata
+  if (index <= raft.raftLog.committed) return false
+  if (raft.role !== 'follower') {
+    // Defense in depth: only followers take snapshots. Bump the term so a new election happens.
+    raft.becomeFollower(raft.term + 1, NONE)
+    return false
+  }
+  const id = raft.id
+  const member =
+    confState.voters.includes(id) || confState.learners.includes(id) || confState.votersOutgoing.includes(id)
+  if (!member) return false
+  if (raft.raftLog.matchTerm(index, term)) {
+    // We already have the snapshot's last entry: just fast-forward the commit index.
+    raft.raftLog.commitTo(index)
+    return false
+  }
+  raft.raftLog.restore(snapshot)
+  raft.tracker.setConfig(emptyTrackerConfig(), new Map())
+  raft.switchToConfig(restoreConfState(raft.tracker, raft.raftLog.lastIndex(), confState))
+  return true
+}
