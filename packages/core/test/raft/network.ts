@@ -88,6 +88,7 @@ export class Network {
   constructor(ids: string[], options: NetworkOptions = {}) {
     this.options = options
     this.random = seededRandom(options.seed ?? 1)
+    if (ids.length === 0) return
     const confState = bootstrapConfState(
       ids.filter((id) => !options.learners?.includes(id)),
       options.learners ?? [],
