@@ -10,3 +10,53 @@ export {
 export { MemoryTransport } from './network/memory-transport'
 export type { DeliveryScheduler } from './network/scheduler'
 export { ClockScheduler, RealTimeScheduler } from './network/scheduler'
+export {
+  checkDuplicates,
+  checkInconsistentOffsets,
+  checkLostWrites,
+  checkPollOrder,
+  checkQueueHistory,
+  checkSeenButFailed,
+  checkUnseen,
+} from './sim/checkers/queue-checkers'
+export type { QueueEvent } from './sim/checkers/queue-history'
+export {
+  checkAckDurability,
+  checkDurableStateMonotonic,
+  checkElectionSafety,
+  checkLeaderCompleteness,
+  checkLogMatching,
+  checkOneVotePerTerm,
+  checkStateMachineSafety,
+  RAFT_CHECKERS,
+} from './sim/checkers/raft-checkers'
+export type { Checker, Violation } from './sim/checkers/violation'
+export { VIOLATIONS_PER_CHECKER_MAX } from './sim/checkers/violation'
+export type { FaultEvent, ProcessErrorEvent, RaftEvent } from './sim/history'
+export { SimHistory } from './sim/history'
+export type { LinkFaultSettings } from './sim/link-faults'
+export { CALM_LINKS, SimulatedLinks } from './sim/link-faults'
+export { Prng } from './sim/prng'
+export type { ProcessContext, ProcessFactory, SimPeer, SimProcess } from './sim/process'
+export { DurableRaftMirror, PersistedRaftLog } from './sim/raft/persisted-raft-log'
+export type {
+  ProposalAck,
+  RaftHostFault,
+  RaftProcessOptions,
+  RaftProcessStatus,
+} from './sim/raft/raft-process'
+export { DEFAULT_RAFT_PROCESS_OPTIONS, RaftProcess, raftProcessFactory } from './sim/raft/raft-process'
+export type {
+  CrashOutcome,
+  DurableChange,
+  SimulatedStorageOptions,
+  StorageLatency,
+} from './sim/simulated-storage'
+export { DEFAULT_STORAGE_LATENCY, SimulatedDisk, SimulatedStorage } from './sim/simulated-storage'
+export type { CheckResult, SimulationOptions } from './sim/simulation'
+export { Simulation } from './sim/simulation'
+export { SortedMemoryStorage } from './sim/sorted-memory-storage'
+export type { VirtualTimer } from './sim/timer-queue'
+export { TimerQueue } from './sim/timer-queue'
+export { digestBytes, TraceHash } from './sim/trace-hash'
+export { ProcessClock, VirtualTime } from './sim/virtual-clock'

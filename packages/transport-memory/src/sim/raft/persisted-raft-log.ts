@@ -1,0 +1,204 @@
+import {
+  bootstrapConfState,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type LogStorage,
+  NONE,
+  type NodeId,
+  RaftLogError,
+  type Ready,
+  type Snapshot,
+  STORAGE_RANGE_LIMIT_MAX,
+  type Storage,
+  type StorageOperation,
+} from '@laminar-ts/core'
+import { pack, unpack } from 'msgpackr'
+import type { DurableChange } from '../simulated-storage'
+
+/** Key of the hard state. */
+const HARD_STATE_KEY = Uint8Array.of(0x01)
+/** Entry keys: 0x02 then the index as 8 bytes big-endian, so keys sort by index. */
+const ENTRY_PREFIX = 0x02
+
+/**
+ * The Raft process's log: Raft's LogStorage view over an in-memory copy of the entries, kept
+ * in step with a Storage. The host persists a Ready (`persistOperations`), and only once that
+ * write resolved does it make the Ready visible to Raft (`acceptPersisted`).
+ * No compaction: the sim's runs are short, and firstIndex stays 1.
+ *
+ * Invariant: `entries[i].index === i + 1`.
+ */
+export class PersistedRaftLog implements LogStorage {
+  #hardState: HardState
+  readonly #confState: ConfState
+  readonly #entries: Entry[]
+
+  private constructor(hardState: HardState, confState: ConfState, entries: Entry[]) {
+    this.#hardState = hardState
+    this.#confState = confState
+    this.#entries = entries
+  }
+
+  /** Rebuild from storage (empty storage: a fresh node). Every node of `voters` votes. */
+  static async load(storage: Storage, voters: readonly NodeId[]): Promise<PersistedRaftLog> {
+    const hardStateBytes = await storage.get(HARD_STATE_KEY)
+    const hardState: HardState =
+      hardStateBytes === undefined
+        ? { term: 0, vote: NONE, commit: 0 }
+        : (unpack(hardStateBytes) as HardState)
+    const entries: Entry[] = []
+    let gte = entryKey(1)
+    const lt = Uint8Array.of(ENTRY_PREFIX + 1)
+    for (;;) {
+      const page = await storage.range({ gte, lt, limit: STORAGE_RANGE_LIMIT_MAX })
+      for (const { key, value } of page) {
+        const index = entryIndex(key)
+        if (index !== entries.length + 1) break
+        entries.push(decodeEntry(index, value))
+      }
+      if (page.length < STORAGE_RANGE_LIMIT_MAX) break
+      gte = entryKey(entries.length + 1)
+    }
+    // A commit beyond the surviving log cannot be trusted (it was never synced with it).
+    hardState.commit = Math.min(hardState.commit, entries.length)
+    const confState = bootstrapConfState([...voters])
+    return new PersistedRaftLog(hardState, confState, entries)
+  }
+
+  /** The storage batch that makes `ready` durable: hard state, and entries (truncating a conflicting suffix). */
+  persistOperations(ready: Ready): StorageOperation[] {
+    const operations: StorageOperation[] = []
+    if (ready.hardState !== undefined) {
+      operations.push({ type: 'put', key: HARD_STATE_KEY, value: pack(ready.hardState) })
+    }
+    const first = ready.entries[0]
+    if (first !== undefined) {
+      const newLast = ready.entries[ready.entries.length - 1]!.index
+      for (let index = newLast + 1; index <= this.#entries.length; index++) {
+        operations.push({ type: 'del', key: entryKey(index) })
+      }
+      for (const entry of ready.entries) {
+        operations.push({ type: 'put', key: entryKey(entry.index), value: encodeEntry(entry) })
+      }
+    }
+    return operations
+  }
+
+  /** After the write of `persistOperations(ready)` resolved: Raft may now read what it holds. */
+  acceptPersisted(ready: Ready): void {
+    if (ready.hardState !== undefined) this.#hardState = { ...ready.hardState }
+    const first = ready.entries[0]
+    if (first === undefined) return
+    if (first.index > this.#entries.length + 1) {
+      throw new Error(`log gap: appending ${first.index} after ${this.#entries.length}`)
+    }
+    this.#entries.length = first.index - 1
+    for (const entry of ready.entries) this.#entries.push(entry)
+  }
+
+  get hardState(): HardState {
+    return this.#hardState
+  }
+
+  /** Terms by index (position 0 is index 1), for the checkers. */
+  terms(): number[] {
+    return this.#entries.map((entry) => entry.term)
+  }
+
+  entry(index: number): Entry | undefined {
+    return this.#entries[index - 1]
+  }
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return { hardState: { ...this.#hardState }, confState: structuredClone(this.#confState) }
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    if (lo < 1) throw new RaftLogError('compacted')
+    if (hi > this.#entries.length + 1) throw new RaftLogError('unavailable')
+    const result: Entry[] = []
+    let bytes = 0
+    for (let index = lo; index < hi; index++) {
+      const entry = this.#entries[index - 1]!
+      bytes += entry.data.byteLength
+      if (result.length > 0 && bytes > maxBytes) break
+      result.push(entry)
+    }
+    return result
+  }
+
+  term(index: number): number {
+    if (index === 0) return 0
+    if (index < 0) throw new RaftLogError('compacted')
+    const entry = this.#entries[index - 1]
+    if (entry === undefined) throw new RaftLogError('unavailable')
+    return entry.term
+  }
+
+  lastIndex(): number {
+    return this.#entries.length
+  }
+
+  firstIndex(): number {
+    return 1
+  }
+
+  snapshot(): Snapshot {
+    return {
+      metadata: { index: 0, term: 0, confState: structuredClone(this.#confState) },
+      data: new Uint8Array(0),
+    }
+  }
+}
+
+/**
+ * What one node's disk durably holds of its Raft log, rebuilt from the changes the simulated
+ * disk reports. The checkers read it; the process never does.
+ */
+export class DurableRaftMirror {
+  readonly terms = new Map<number, number>()
+  hardState: HardState = { term: 0, vote: NONE, commit: 0 }
+
+  apply(changes: readonly DurableChange[]): void {
+    for (const change of changes) {
+      if (change.type === 'clear') continue
+      const key = change.key
+      if (key.length === 1 && key[0] === HARD_STATE_KEY[0]) {
+        if (change.type === 'put') this.hardState = unpack(change.value) as HardState
+      } else if (key[0] === ENTRY_PREFIX && key.length === 9) {
+        const index = entryIndex(key)
+        if (change.type === 'put') this.terms.set(index, (unpack(change.value) as { term: number }).term)
+        else this.terms.delete(index)
+      }
+    }
+  }
+
+  /** The durable log holds an entry at `index` of `term`. */
+  has(index: number, term: number): boolean {
+    return this.terms.get(index) === term
+  }
+}
+
+function entryKey(index: number): Uint8Array {
+  const key = new Uint8Array(9)
+  key[0] = ENTRY_PREFIX
+  const view = new DataView(key.buffer)
+  view.setUint32(1, Math.floor(index / 0x1_0000_0000))
+  view.setUint32(5, index >>> 0)
+  return key
+}
+
+function entryIndex(key: Uint8Array): number {
+  const view = new DataView(key.buffer, key.byteOffset, key.byteLength)
+  return view.getUint32(1) * 0x1_0000_0000 + view.getUint32(5)
+}
+
+function encodeEntry(entry: Entry): Uint8Array {
+  return pack({ term: entry.term, type: entry.type, data: entry.data })
+}
+
+function decodeEntry(index: number, value: Uint8Array): Entry {
+  const decoded = unpack(value) as { term: number; type: Entry['type']; data: Uint8Array }
+  return { index, term: decoded.term, type: decoded.type, data: new Uint8Array(decoded.data) }
+}
