@@ -123,17 +123,24 @@ export class EntryCache {
   }
 
   /**
-   * Evicts until under the byte bound: least recently used windows first, then the oldest tail
-   * entries, never a tail entry at or after `pinnedFromIndex`.
+   * Evicts until under the byte bound: least recently used windows first (the newest window is
+   * the one a lagging reader is about to use), then the oldest tail entries (never one at or
+   * after `pinnedFromIndex`), then the end of the newest window.
    */
   evict(pinnedFromIndex: number): void {
-    while (this.bytes > this.bytesMax && this.#windows.length > 0) {
+    while (this.bytes > this.bytesMax && this.#windows.length > 1) {
       this.#windowBytes -= this.#windows.pop()!.bytes
     }
-    while (this.#tailBytes > this.bytesMax) {
+    while (this.bytes > this.bytesMax) {
       const first = this.tailFirstIndex
       if (first === undefined || first >= pinnedFromIndex) break
       this.#evictTailTo(first + 1)
+    }
+    const newest = this.#windows[0]
+    while (newest !== undefined && this.bytes > this.bytesMax && newest.entries.length > 1) {
+      const bytes = cachedEntryBytes(newest.entries.pop()!)
+      newest.bytes -= bytes
+      this.#windowBytes -= bytes
     }
   }
 

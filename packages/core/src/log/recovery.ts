@@ -156,7 +156,7 @@ export async function recoverLog(
     (await storage.range({ gte: pastTableStart, lt: entryEnd, limit: 1 })).length > 0
   const verified = await verifyTail(storage, state, report)
   if (report.cutFromIndex !== undefined) cutTail(state, report.cutFromIndex, verified.sizes, ops)
-  await storage.write(ops, { sync: true })
+  if (ops.length > 0) await storage.write(ops, { sync: true })
   if (report.entriesPastTableRemoved || report.cutFromIndex !== undefined) {
     await storage.clear({ gte: keys.indexed(KeyKind.entry, state.lastIndex + 1), lt: entryEnd })
   }

@@ -37,7 +37,6 @@ export interface RetentionResult {
 /** Async loads in flight per log, and the entries one load may bring in. */
 const LOADS_IN_FLIGHT_MAX = 2
 const LOAD_ENTRIES_MAX = 16_384
-const LOAD_BYTES_MIN = 64 * 1024
 
 interface Unwritten {
   fromIndex: number
@@ -267,7 +266,21 @@ export class SegmentedLog {
       const storedHi = Math.min(hi, state.cache.tailFirstIndex ?? hi)
       const stored = await readStoredEntries(this.storage, state, lo, storedHi, maxBytes)
       // A truncation or compaction raced the read: read again against the new log.
-      if (state.generation === generation) return stored.map((item) => item.entry)
+      if (state.generation === generation) {
+        const entries = stored.map((item) => item.entry)
+        const next = lo + entries.length
+        if (next === storedHi && next < hi) {
+          // Continue into the cached tail within the remaining byte budget.
+          let bytes = 0
+          for (const entry of entries) bytes += entry.data.length
+          for (const entry of takeCached(state, next, hi, Number.POSITIVE_INFINITY)) {
+            bytes += entry.data.length
+            if (bytes > maxBytes) break
+            entries.push(entry)
+          }
+        }
+        return entries
+      }
       if (attempt >= 3) throw new LaminarError('LOG_UNAVAILABLE', 'the log kept changing during the read')
     }
   }
@@ -303,7 +316,8 @@ export class SegmentedLog {
     const load = { lo, hi: loadHi }
     this.#loads.push(load)
     const generation = state.generation
-    const maxBytes = Math.max(LOAD_BYTES_MIN, Math.floor(state.options.entryCacheBytesMax / 8))
+    // A quarter of the cache: a lagging reader's window never pushes the tail out entirely.
+    const maxBytes = Math.floor(state.options.entryCacheBytesMax / 4)
     readStoredEntries(this.storage, state, lo, loadHi, maxBytes).then(
       (stored) => {
         this.#endLoad(load)
