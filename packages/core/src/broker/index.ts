@@ -45,8 +45,21 @@ export {
 } from './commands'
 export type { HostedPartition } from './controller-state-machine'
 export { ControllerStateMachine } from './controller-state-machine'
-export type { DeadLetter, DeadLetterReason, Delivery, DispatcherOptions } from './dispatcher'
-export { Dispatcher } from './dispatcher'
+export type { DeadLetterSource } from './dead-letter'
+export { DEAD_LETTER_HEADERS, deadLetterRecord } from './dead-letter'
+export type {
+  DeadLetter,
+  DeadLetterReason,
+  Dispatch,
+  DispatcherMemberStatus,
+  DispatcherOptions,
+  DispatcherStatus,
+} from './dispatcher'
+export {
+  DISPATCHER_MAX_IN_FLIGHT_MAX_DEFAULT,
+  DISPATCHER_MEMBERS_MAX_DEFAULT,
+  Dispatcher,
+} from './dispatcher'
 export { ACK_WAIT_MS_MAX, MAX_DELIVERIES_MAX } from './group-config'
 export type { OffsetLocation } from './offset-index'
 export type { GroupState, PartitionStateMachineOptions } from './partition-state-machine'

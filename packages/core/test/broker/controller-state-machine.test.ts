@@ -72,8 +72,10 @@ describe('ControllerStateMachine: placement', () => {
     ]
     const a = new ControllerStateMachine()
     const b = new ControllerStateMachine()
-    commands.forEach((c, i) => a.apply(i + 1, c))
-    commands.forEach((c, i) => b.applyEntry(i + 1, encodeControllerCommand(c)))
+    for (const [i, c] of commands.entries()) {
+      a.apply(i + 1, c)
+      b.applyEntry(i + 1, encodeControllerCommand(c))
+    }
     expect(a.snapshot()).toEqual(b.snapshot())
     expect(a.topics()).toEqual(b.topics())
   })
