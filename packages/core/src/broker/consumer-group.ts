@@ -39,15 +39,15 @@ export class ConsumerGroup {
   /**
    * Mark offsets handled (acked or dead-lettered). Offsets below the floor, at or past
    * `endOffset` (not written yet) or beyond the ack window are ignored: the window bounds the set.
+   * Ascending order, so one batch may span more than a window as long as the floor keeps up.
    */
   markHandled(offsets: readonly number[], endOffset: number): void {
-    const windowEnd = Math.min(endOffset, this.#ackFloor + ACK_WINDOW_MAX)
-    for (const offset of offsets) {
-      if (offset < this.#ackFloor || offset >= windowEnd) continue
+    for (const offset of [...offsets].sort(ascending)) {
+      if (offset < this.#ackFloor || offset >= Math.min(endOffset, this.#ackFloor + ACK_WINDOW_MAX)) continue
       this.#acked.add(offset)
       this.#deliveryCounts.delete(offset)
+      while (this.#acked.delete(this.#ackFloor)) this.#ackFloor++
     }
-    while (this.#acked.delete(this.#ackFloor)) this.#ackFloor++
   }
 
   /**

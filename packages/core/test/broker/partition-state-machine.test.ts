@@ -133,6 +133,14 @@ describe('PartitionStateMachine: consumer groups', () => {
     expect(sm.group('g')).toMatchObject({ ackFloor: 0, acked: [] })
   })
 
+  it('takes one ack batch longer than the window when it is contiguous from the floor', () => {
+    const sm = new PartitionStateMachine()
+    const count = ACK_WINDOW_MAX + 100
+    applyAll(sm, [{ type: 'groupCreate', group: 'g' }, append(count)])
+    const offsets = Array.from({ length: count }, (_, i) => count - 1 - i)
+    expect(expectType(sm.apply(3, { type: 'ack', group: 'g', offsets }), 'group').ackFloor).toBe(count)
+  })
+
   it('counts redeliveries and forgets them once acked', () => {
     const sm = new PartitionStateMachine()
     applyAll(sm, [
