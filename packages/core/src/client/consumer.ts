@@ -1,0 +1,334 @@
+import { isLaminarError, LaminarError } from '../errors/laminar-error'
+import type { Delivery, FetchResult, GroupOptions, StartPosition } from '../node/protocol'
+import type { Clock } from '../ports/clock'
+import type { Random } from '../ports/random'
+import type { BrokerRouter } from './broker-router'
+import { assertName, assertPositiveInteger } from './limits'
+
+export interface ConsumerOptions {
+  groupId: string
+  /** Messages delivered to this consumer and not yet settled, per partition (default 256). */
+  maxInFlight?: number
+  /** Redelivered when not acked within this (default 30 s). */
+  ackWaitMs?: number
+  /** Dead-lettered after this many deliveries; 0 = never (default 0). */
+  maxDeliveries?: number
+  deadLetterTopic?: string | null
+  /** Where a new group starts (default earliest). */
+  startPosition?: StartPosition
+  /** Messages with one key never in flight to two members at once (default false). */
+  perKeyOrdering?: boolean
+  /** Long-poll wait per fetch (default 500 ms). */
+  fetchWaitMs?: number
+}
+
+/** A delivered message. Settle it exactly once with ack() or nack(); working() extends its deadline. */
+export interface ConsumerMessage {
+  topic: string
+  partition: number
+  offset: number
+  key: Uint8Array | null
+  value: Uint8Array
+  headers: Record<string, Uint8Array>
+  timestampMs: number
+  /** 1 on first delivery. */
+  deliveryCount: number
+  ack(): void
+  /** Redeliver, after `delayMs` when given. */
+  nack(options?: { delayMs?: number }): void
+  /** Still working on it: restarts the ack deadline. */
+  working(): void
+}
+
+export interface EachMessagePayload {
+  topic: string
+  partition: number
+  message: ConsumerMessage
+}
+
+interface PartitionState {
+  topic: string
+  partition: number
+  /** Delivered to this consumer, not settled yet. */
+  outstanding: number
+  acks: number[]
+  nacks: Array<[number, number]>
+  working: number[]
+  creditWaiter: (() => void) | undefined
+}
+
+/**
+ * A member of a consumer group. Every member fetches from every partition of its topics; each
+ * partition leader's dispatcher hands messages round-robin to the members with credit.
+ * At-least-once: unacked messages come back after ackWaitMs, a nack, or this member's loss.
+ */
+export class Consumer implements AsyncIterable<ConsumerMessage> {
+  readonly groupId: string
+  readonly memberId: string
+  readonly #router: BrokerRouter
+  readonly #clock: Clock
+  readonly #maxInFlight: number
+  readonly #fetchWaitMs: number
+  readonly #groupOptions: GroupOptions
+  readonly #topics = new Set<string>()
+  readonly #partitions = new Map<string, PartitionState>()
+  readonly #inbox: ConsumerMessage[] = []
+  #inboxWaiter: (() => void) | undefined
+  #running = false
+  #stopped = false
+  #settleScheduled = false
+  readonly #loops: Promise<void>[] = []
+
+  /** @internal Use `client.consumer()`. */
+  constructor(router: BrokerRouter, clock: Clock, random: Random, options: ConsumerOptions) {
+    assertName(options.groupId, 'group')
+    this.groupId = options.groupId
+    this.memberId = `${options.groupId}-${Math.floor(random.next() * 2 ** 48).toString(36)}`
+    this.#router = router
+    this.#clock = clock
+    this.#maxInFlight = options.maxInFlight ?? 256
+    assertPositiveInteger(this.#maxInFlight, 'maxInFlight', 65_536)
+    this.#fetchWaitMs = options.fetchWaitMs ?? 500
+    const ackWaitMs = options.ackWaitMs ?? 30_000
+    assertPositiveInteger(ackWaitMs, 'ackWaitMs')
+    const maxDeliveries = options.maxDeliveries ?? 0
+    assertPositiveInteger(maxDeliveries, 'maxDeliveries')
+    const deadLetterTopic = options.deadLetterTopic ?? null
+    if (deadLetterTopic !== null) assertName(deadLetterTopic, 'topic')
+    this.#groupOptions = {
+      ackWaitMs,
+      maxDeliveries,
+      deadLetterTopic,
+      startPosition: options.startPosition ?? { type: 'earliest' },
+      perKeyOrdering: options.perKeyOrdering ?? false,
+    }
+  }
+
+  async subscribe(options: { topic: string }): Promise<void> {
+    assertName(options.topic, 'topic')
+    await this.#router.topic(options.topic) // TOPIC_NOT_FOUND early
+    this.#topics.add(options.topic)
+    if (this.#running) await this.#startTopic(options.topic)
+  }
+
+  /** Calls `eachMessage` for every message, one at a time: ack when it resolves, nack when it throws. */
+  async run(options: { eachMessage: (payload: EachMessagePayload) => Promise<void> }): Promise<void> {
+    await this.#start()
+    const loop = (async () => {
+      for await (const message of this) {
+        try {
+          await options.eachMessage({ topic: message.topic, partition: message.partition, message })
+          message.ack()
+        } catch {
+          message.nack()
+        }
+      }
+    })()
+    this.#loops.push(loop)
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ConsumerMessage> {
+    void this.#start()
+    return {
+      next: async () => {
+        for (;;) {
+          const message = this.#inbox.shift()
+          if (message !== undefined) return { value: message, done: false }
+          if (this.#stopped) return { value: undefined, done: true }
+          await new Promise<void>((resolve) => {
+            this.#inboxWaiter = resolve
+          })
+        }
+      },
+      return: async () => {
+        await this.stop()
+        return { value: undefined, done: true }
+      },
+    }
+  }
+
+  /**
+   * Stops fetching. With `drain`, messages already received are still handed out and settled
+   * first; without, they are nacked for prompt redelivery. Then the member leaves its groups.
+   */
+  async stop(options: { drain?: boolean } = {}): Promise<void> {
+    if (this.#stopped) return
+    this.#running = false
+    if (options.drain === true) {
+      while (this.#inbox.length > 0 || [...this.#partitions.values()].some((p) => p.outstanding > 0)) {
+        await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, 5))
+      }
+    }
+    for (const message of this.#inbox.splice(0)) message.nack()
+    this.#stopped = true
+    this.#wakeInbox()
+    for (const p of this.#partitions.values()) p.creditWaiter?.()
+    await this.#flushSettles()
+    await Promise.all(
+      [...this.#partitions.values()].map((p) =>
+        this.#router
+          .toPartition(p.topic, p.partition, {
+            op: 'leave',
+            topic: p.topic,
+            partition: p.partition,
+            group: this.groupId,
+            memberId: this.memberId,
+          })
+          .catch(() => {}),
+      ),
+    )
+  }
+
+  async #start(): Promise<void> {
+    if (this.#running || this.#stopped) return
+    if (this.#topics.size === 0)
+      throw new LaminarError('INVALID_ARGUMENT', 'subscribe to a topic before consuming')
+    this.#running = true
+    for (const topic of this.#topics) await this.#startTopic(topic)
+  }
+
+  async #startTopic(topic: string): Promise<void> {
+    const description = await this.#router.topic(topic)
+    for (const { partition } of description.partitions) {
+      const key = `${topic}\u0000${partition}`
+      if (this.#partitions.has(key)) continue
+      const state: PartitionState = {
+        topic,
+        partition,
+        outstanding: 0,
+        acks: [],
+        nacks: [],
+        working: [],
+        creditWaiter: undefined,
+      }
+      this.#partitions.set(key, state)
+      this.#loops.push(this.#fetchLoop(state))
+    }
+  }
+
+  async #fetchLoop(state: PartitionState): Promise<void> {
+    let backoffMs = 50
+    while (this.#running) {
+      const credit = this.#maxInFlight - state.outstanding
+      if (credit <= 0) {
+        await new Promise<void>((resolve) => {
+          state.creditWaiter = resolve
+        })
+        state.creditWaiter = undefined
+        continue
+      }
+      let result: FetchResult
+      try {
+        result = (await this.#router.toPartition(
+          state.topic,
+          state.partition,
+          {
+            op: 'fetch',
+            topic: state.topic,
+            partition: state.partition,
+            group: this.groupId,
+            memberId: this.memberId,
+            options: this.#groupOptions,
+            maxMessages: credit,
+            waitMs: this.#fetchWaitMs,
+          },
+          { timeoutMs: this.#fetchWaitMs + 10_000 },
+        )) as FetchResult
+        backoffMs = 50
+      } catch (error) {
+        if (!this.#running) break
+        if (
+          isLaminarError(error) &&
+          (error.code === 'INVALID_ARGUMENT' || error.code === 'TOPIC_NOT_FOUND')
+        ) {
+          throw error
+        }
+        await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, backoffMs))
+        backoffMs = Math.min(backoffMs * 2, 1000)
+        continue
+      }
+      for (const delivery of result.deliveries) {
+        state.outstanding++
+        const message = this.#message(state, delivery)
+        if (this.#running) this.#inbox.push(message)
+        else message.nack()
+      }
+      this.#wakeInbox()
+    }
+  }
+
+  #message(state: PartitionState, delivery: Delivery): ConsumerMessage {
+    let settled = false
+    const settle = (): boolean => {
+      if (settled || this.#stopped) return false
+      settled = true
+      state.outstanding--
+      state.creditWaiter?.()
+      this.#scheduleSettle()
+      return true
+    }
+    return {
+      topic: state.topic,
+      partition: state.partition,
+      offset: delivery.offset,
+      key: delivery.record.key,
+      value: delivery.record.value,
+      headers: delivery.record.headers,
+      timestampMs: delivery.record.timestampMs,
+      deliveryCount: delivery.deliveryCount,
+      ack: () => {
+        if (settle()) state.acks.push(delivery.offset)
+      },
+      nack: (options = {}) => {
+        if (settle()) state.nacks.push([delivery.offset, Math.max(0, options.delayMs ?? 0)])
+      },
+      working: () => {
+        if (settled || this.#stopped) return
+        state.working.push(delivery.offset)
+        this.#scheduleSettle()
+      },
+    }
+  }
+
+  #wakeInbox(): void {
+    const waiter = this.#inboxWaiter
+    this.#inboxWaiter = undefined
+    waiter?.()
+  }
+
+  #scheduleSettle(): void {
+    if (this.#settleScheduled) return
+    this.#settleScheduled = true
+    queueMicrotask(() => {
+      this.#settleScheduled = false
+      void this.#flushSettles()
+    })
+  }
+
+  /** One settle request per partition carries every ack, nack and working() since the last. */
+  async #flushSettles(): Promise<void> {
+    const requests: Promise<unknown>[] = []
+    for (const state of this.#partitions.values()) {
+      if (state.acks.length === 0 && state.nacks.length === 0 && state.working.length === 0) continue
+      const acks = state.acks.splice(0)
+      const nacks = state.nacks.splice(0)
+      const working = state.working.splice(0)
+      requests.push(
+        this.#router
+          .toPartition(state.topic, state.partition, {
+            op: 'settle',
+            topic: state.topic,
+            partition: state.partition,
+            group: this.groupId,
+            memberId: this.memberId,
+            acks,
+            nacks,
+            working,
+          })
+          // A lost settle only means redelivery: at-least-once.
+          .catch(() => {}),
+      )
+    }
+    await Promise.all(requests)
+  }
+}

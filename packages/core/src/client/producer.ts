@@ -1,0 +1,297 @@
+import { isLaminarError, LaminarError } from '../errors/laminar-error'
+import type { ProduceResult, WireRecord } from '../node/protocol'
+import { recordBytes } from '../node/recent-records'
+import type { Clock } from '../ports/clock'
+import type { Random } from '../ports/random'
+import type { BrokerRouter } from './broker-router'
+import { assertName, type ProducerMessage, toRecord } from './limits'
+import { partitionForKey } from './partitioner'
+
+export interface ProducerOptions {
+  /** Producer id + per-partition sequence: retries are never written twice (default true). */
+  idempotent?: boolean
+  /** How long a batch waits for more messages; 0 = until the end of the current tick (default 0). */
+  lingerMs?: number
+  /** A batch is sent once it holds this many bytes (default 1 MiB). */
+  maxBatchBytes?: number
+  /** Bytes accepted and not yet acknowledged; more are refused with BUFFER_FULL (default 64 MiB). */
+  bufferBytesMax?: number
+  /** Batches in flight per partition: pipelining depth (default 16). */
+  maxInFlightPerPartition?: number
+  /** Largest single message accepted (default 1 MiB; the topic's own limit applies too). */
+  maxMessageBytes?: number
+}
+
+export interface RecordMetadata {
+  topic: string
+  partition: number
+  offset: number
+}
+
+export interface SendOptions {
+  topic: string
+  messages: ProducerMessage[]
+}
+
+interface Pending {
+  record: WireRecord
+  bytes: number
+  settle: (error: unknown, offset: number) => void
+}
+
+interface Batch {
+  /** Assigned when first sent, so sequences follow send order; kept for retries. */
+  sequence: number
+  /** The lane epoch the sequence belongs to. */
+  epoch: number
+  items: Pending[]
+  bytes: number
+}
+
+interface Lane {
+  topic: string
+  partition: number
+  open: Batch | undefined
+  queued: Batch[]
+  inFlight: number
+  failed: Batch[]
+  nextSequence: number
+  /**
+   * Bumped when a batch failed for good: its sequence left a gap, so later batches start a new
+   * sequence under a new producer id instead of being refused as out of order forever.
+   */
+  epoch: number
+}
+
+/** Errors a batch is retried after (in sequence order, once nothing is in flight). */
+const LANE_RETRIABLE = new Set([
+  'OUT_OF_ORDER_SEQUENCE',
+  'TIMEOUT',
+  'NOT_LEADER',
+  'CONNECTION_CLOSED',
+  'NODE_STOPPED',
+  'PROPOSAL_DROPPED',
+])
+const LANE_ATTEMPTS_MAX = 8
+
+/**
+ * Sends messages in batches per partition, pipelined, idempotent by default: each batch
+ * carries the producer id and a per-partition sequence, so a retried batch is answered with
+ * its original offsets. A send resolves once every message is committed and applied.
+ */
+export class Producer {
+  readonly #router: BrokerRouter
+  readonly #clock: Clock
+  readonly #producerId: string | null
+  readonly #lingerMs: number
+  readonly #maxBatchBytes: number
+  readonly #bufferBytesMax: number
+  readonly #maxInFlight: number
+  readonly #maxMessageBytes: number
+  readonly #lanes = new Map<string, Lane>()
+  readonly #roundRobin = new Map<string, number>()
+  readonly #attempts = new WeakMap<Batch, number>()
+  #bufferedBytes = 0
+  #sealScheduled = false
+  #closed = false
+
+  /** @internal Use `client.producer()`. */
+  constructor(router: BrokerRouter, clock: Clock, random: Random, options: ProducerOptions = {}) {
+    this.#router = router
+    this.#clock = clock
+    this.#producerId =
+      options.idempotent === false
+        ? null
+        : `p-${Math.floor(random.next() * 2 ** 48).toString(36)}-${Math.floor(random.next() * 2 ** 48).toString(36)}`
+    this.#lingerMs = options.lingerMs ?? 0
+    this.#maxBatchBytes = options.maxBatchBytes ?? 1024 * 1024
+    this.#bufferBytesMax = options.bufferBytesMax ?? 64 * 1024 * 1024
+    this.#maxInFlight = options.maxInFlightPerPartition ?? 16
+    this.#maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024
+  }
+
+  /** Bytes accepted and not yet acknowledged. */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes
+  }
+
+  /** Sends messages to one topic; resolves with their offsets, in the order given. */
+  async send(options: SendOptions): Promise<RecordMetadata[]> {
+    return this.sendBatch({ topicMessages: [options] })
+  }
+
+  /** Sends messages to several topics at once. */
+  async sendBatch(options: { topicMessages: SendOptions[] }): Promise<RecordMetadata[]> {
+    if (this.#closed) throw new LaminarError('INVALID_ARGUMENT', 'producer is closed')
+    const promises: Promise<RecordMetadata>[] = []
+    const nowMs = this.#clock.now()
+    const prepared: Array<{ topic: string; partition: number; record: WireRecord; bytes: number }> = []
+    let total = 0
+    for (const { topic, messages } of options.topicMessages) {
+      assertName(topic, 'topic')
+      if (!Array.isArray(messages) || messages.length === 0) {
+        throw new LaminarError('INVALID_ARGUMENT', 'messages must be a non-empty array')
+      }
+      const description = await this.#router.topic(topic)
+      const partitions = description.partitions.length
+      for (const message of messages) {
+        const record = toRecord(message, nowMs)
+        const bytes = recordBytes(record)
+        if (bytes > this.#maxMessageBytes) {
+          throw new LaminarError(
+            'MESSAGE_TOO_LARGE',
+            `message of ${bytes} bytes exceeds ${this.#maxMessageBytes}`,
+            {
+              details: { topic, maxMessageBytes: this.#maxMessageBytes, messageBytes: bytes },
+            },
+          )
+        }
+        let partition = message.partition
+        if (partition === undefined) {
+          if (record.key !== null) partition = partitionForKey(record.key, partitions)
+          else {
+            const next = this.#roundRobin.get(topic) ?? 0
+            this.#roundRobin.set(topic, next + 1)
+            partition = next % partitions
+          }
+        } else if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
+          throw new LaminarError('PARTITION_NOT_FOUND', `topic ${topic} has no partition ${partition}`, {
+            details: { topic, partition, partitions },
+          })
+        }
+        total += bytes
+        prepared.push({ topic, partition, record, bytes })
+      }
+    }
+    if (this.#bufferedBytes + total > this.#bufferBytesMax) {
+      throw new LaminarError('BUFFER_FULL', `producer buffer full (${this.#bufferBytesMax} bytes)`, {
+        details: { bufferBytesMax: this.#bufferBytesMax, bufferedBytes: this.#bufferedBytes },
+      })
+    }
+    this.#bufferedBytes += total
+    for (const p of prepared) {
+      promises.push(
+        new Promise<RecordMetadata>((resolve, reject) => {
+          this.#add(p.topic, p.partition, {
+            record: p.record,
+            bytes: p.bytes,
+            settle: (error, offset) => {
+              this.#bufferedBytes -= p.bytes
+              if (error === undefined) resolve({ topic: p.topic, partition: p.partition, offset })
+              else reject(error)
+            },
+          })
+        }),
+      )
+    }
+    this.#scheduleSeal()
+    return Promise.all(promises)
+  }
+
+  #add(topic: string, partition: number, item: Pending): void {
+    const key = `${topic}\u0000${partition}`
+    let lane = this.#lanes.get(key)
+    if (lane === undefined) {
+      lane = {
+        topic,
+        partition,
+        open: undefined,
+        queued: [],
+        inFlight: 0,
+        failed: [],
+        nextSequence: 0,
+        epoch: 0,
+      }
+      this.#lanes.set(key, lane)
+    }
+    if (lane.open === undefined) lane.open = { sequence: -1, epoch: -1, items: [], bytes: 0 }
+    lane.open.items.push(item)
+    lane.open.bytes += item.bytes
+    if (lane.open.bytes >= this.#maxBatchBytes) this.#seal(lane)
+  }
+
+  #scheduleSeal(): void {
+    if (this.#sealScheduled) return
+    this.#sealScheduled = true
+    const sealAll = (): void => {
+      this.#sealScheduled = false
+      for (const lane of this.#lanes.values()) if (lane.open !== undefined) this.#seal(lane)
+    }
+    if (this.#lingerMs <= 0) queueMicrotask(sealAll)
+    else this.#clock.setTimeout(sealAll, this.#lingerMs)
+  }
+
+  #seal(lane: Lane): void {
+    const batch = lane.open
+    if (batch === undefined) return
+    lane.open = undefined
+    lane.queued.push(batch)
+    this.#pump(lane)
+  }
+
+  #pump(lane: Lane): void {
+    // After a failure, nothing new leaves until the failed batches were resent in order.
+    if (lane.failed.length > 0) {
+      if (lane.inFlight > 0) return
+      lane.failed.sort((a, b) => a.sequence - b.sequence)
+      lane.queued.unshift(...lane.failed.splice(0))
+    }
+    while (lane.inFlight < this.#maxInFlight && lane.queued.length > 0) {
+      const batch = lane.queued.shift()!
+      if (batch.epoch === -1) {
+        batch.epoch = lane.epoch
+        batch.sequence = lane.nextSequence++
+      }
+      lane.inFlight++
+      void this.#sendBatch(lane, batch)
+    }
+  }
+
+  async #sendBatch(lane: Lane, batch: Batch): Promise<void> {
+    try {
+      const result = (await this.#router.toPartition(lane.topic, lane.partition, {
+        op: 'produce',
+        topic: lane.topic,
+        partition: lane.partition,
+        producerId: this.#producerId === null ? null : `${this.#producerId}.${batch.epoch}`,
+        sequence: batch.sequence,
+        records: batch.items.map((i) => i.record),
+      })) as ProduceResult
+      lane.inFlight--
+      for (let i = 0; i < batch.items.length; i++) batch.items[i]!.settle(undefined, result.baseOffset + i)
+    } catch (error) {
+      lane.inFlight--
+      const attempts = (this.#attempts.get(batch) ?? 0) + 1
+      this.#attempts.set(batch, attempts)
+      if (
+        isLaminarError(error) &&
+        LANE_RETRIABLE.has(error.code) &&
+        attempts < LANE_ATTEMPTS_MAX &&
+        !this.#closed
+      ) {
+        lane.failed.push(batch)
+      } else {
+        if (batch.epoch === lane.epoch) {
+          lane.epoch++
+          lane.nextSequence = 0
+        }
+        for (const item of batch.items) item.settle(error, -1)
+      }
+    }
+    this.#pump(lane)
+  }
+
+  /** Resolves once everything sent so far was acknowledged or failed. */
+  async flush(): Promise<void> {
+    for (const lane of this.#lanes.values()) if (lane.open !== undefined) this.#seal(lane)
+    while (this.#bufferedBytes > 0) {
+      await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, 1))
+    }
+  }
+
+  /** Flushes, then refuses further sends. */
+  async close(): Promise<void> {
+    await this.flush()
+    this.#closed = true
+  }
+}

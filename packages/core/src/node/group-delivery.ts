@@ -1,0 +1,333 @@
+import type { GroupConfig, PartitionCommand } from '../broker/commands'
+import { type DeadLetter, Dispatcher } from '../broker/dispatcher'
+import { LaminarError } from '../errors/laminar-error'
+import type { Clock, TimerHandle } from '../ports/clock'
+import type { Delivery, FetchResult, GroupOptions, GroupPartitionDescription, WireRecord } from './protocol'
+
+/** What GroupDelivery needs from its partition (kept narrow to avoid a cycle of concrete types). */
+export interface DeliveryPartition {
+  readonly topic: { name: string }
+  readonly partition: number
+  readonly stateMachine: {
+    readonly endOffset: number
+    readonly logStartOffset: number
+    group(
+      name: string,
+    ): { ackFloor: number; acked: readonly number[]; config: Readonly<GroupConfig>; name: string } | undefined
+  }
+  readonly recent: { get(offset: number): WireRecord | undefined }
+  readonly group: { isLeader: boolean; notLeader(): LaminarError }
+  propose(command: PartitionCommand): Promise<unknown>
+  record(offset: number): Promise<WireRecord | undefined>
+}
+
+export interface GroupDeliveryOptions {
+  host: DeliveryPartition
+  clock: Clock
+  produceDeadLetter: (topic: string, record: WireRecord) => Promise<void>
+  memberSessionTimeoutMs: number
+}
+
+interface ParkedFetch {
+  resolve: (result: FetchResult) => void
+  reject: (error: unknown) => void
+  timer: TimerHandle
+  maxMessages: number
+}
+
+interface Member {
+  memberId: string
+  outbox: Delivery[]
+  parked: ParkedFetch | undefined
+  lastSeenMs: number
+  /** Deliveries handed to this member and not settled yet (for describeGroup). */
+  unsettled: number
+}
+
+interface GroupRuntime {
+  dispatcher: Dispatcher
+  members: Map<string, Member>
+}
+
+/** Members per group per partition; more are refused with BUFFER_FULL. */
+export const GROUP_MEMBERS_MAX = 1024
+
+/**
+ * Consumer-group delivery on a partition leader: one Dispatcher per group (volatile, rebuilt
+ * from the replicated group state after an election), members that long-poll with `fetch`,
+ * acks/nacks applied to the dispatcher at once and proposed in batches (one proposal per group
+ * per round, however many clients acked), dead letters forwarded then confirmed.
+ */
+export class GroupDelivery {
+  readonly #options: GroupDeliveryOptions
+  readonly #groups = new Map<string, GroupRuntime>()
+  #flushScheduled = false
+  #stopped = false
+
+  constructor(options: GroupDeliveryOptions) {
+    this.#options = options
+  }
+
+  /** A member asks for deliveries; resolves at once when it has some, else after `waitMs`. */
+  async fetch(
+    memberId: string,
+    groupName: string,
+    options: GroupOptions,
+    maxMessages: number,
+    waitMs: number,
+  ): Promise<FetchResult> {
+    const host = this.#options.host
+    if (!host.group.isLeader) throw host.group.notLeader()
+    if (host.stateMachine.group(groupName) === undefined) {
+      await host.propose({ type: 'groupCreate', group: groupName, config: { ...options } })
+    }
+    const runtime = this.#runtime(groupName)
+    let member = runtime.members.get(memberId)
+    if (member === undefined) {
+      if (runtime.members.size >= GROUP_MEMBERS_MAX) {
+        throw new LaminarError(
+          'BUFFER_FULL',
+          `group ${groupName} has ${GROUP_MEMBERS_MAX} members on this partition`,
+        )
+      }
+      member = { memberId, outbox: [], parked: undefined, lastSeenMs: 0, unsettled: 0 }
+      runtime.members.set(memberId, member)
+      runtime.dispatcher.addMember(memberId, Math.max(1, maxMessages))
+    } else {
+      runtime.dispatcher.grantCredit(memberId, Math.max(1, maxMessages))
+    }
+    member.lastSeenMs = this.#options.clock.now()
+    if (member.parked !== undefined) this.#answer(member) // a newer poll replaces an older one
+    this.#pump(runtime)
+    if (member.outbox.length > 0 || waitMs <= 0) {
+      return { deliveries: this.#takeOutbox(member, maxMessages) }
+    }
+    return new Promise<FetchResult>((resolve, reject) => {
+      const m = member
+      const timer = this.#options.clock.setTimeout(() => {
+        if (m.parked?.timer === timer) this.#answer(m)
+      }, waitMs)
+      m.parked = { resolve, reject, timer, maxMessages }
+    })
+  }
+
+  /** Acks, nacks (with an optional redelivery delay) and working() extensions from one member. */
+  settle(
+    memberId: string,
+    groupName: string,
+    acks: number[],
+    nacks: Array<[number, number]>,
+    working: number[],
+  ): void {
+    const host = this.#options.host
+    if (!host.group.isLeader) throw host.group.notLeader()
+    const runtime = this.#groups.get(groupName)
+    if (runtime === undefined) return // acks for a dispatcher that no longer exists: redelivered anyway
+    const nowMs = this.#options.clock.now()
+    const member = runtime.members.get(memberId)
+    if (member !== undefined) {
+      member.lastSeenMs = nowMs
+      member.unsettled = Math.max(0, member.unsettled - acks.length - nacks.length)
+    }
+    if (acks.length > 0) runtime.dispatcher.ack(memberId, acks)
+    for (const [offset, delayMs] of nacks) runtime.dispatcher.nack(memberId, [offset], nowMs, delayMs)
+    if (working.length > 0) runtime.dispatcher.working(memberId, working, nowMs)
+    this.#pump(runtime)
+    this.#scheduleFlush()
+  }
+
+  /** A member leaves: what it held is redelivered to the others. */
+  leave(memberId: string, groupName: string): void {
+    const runtime = this.#groups.get(groupName)
+    const member = runtime?.members.get(memberId)
+    if (runtime === undefined || member === undefined) return
+    this.#removeMember(runtime, member)
+    this.#pump(runtime)
+    this.#scheduleFlush()
+  }
+
+  onAppended(baseOffset: number, records: readonly WireRecord[]): void {
+    if (this.#groups.size === 0) return
+    const endOffset = baseOffset + records.length
+    const keys = records.map((r) => r.key)
+    for (const runtime of this.#groups.values()) {
+      runtime.dispatcher.onRecordsAvailable(endOffset, { baseOffset, keys })
+      this.#pump(runtime)
+    }
+    this.#scheduleFlush()
+  }
+
+  onGroupCommand(command: PartitionCommand): void {
+    if (command.type === 'groupConfig') {
+      const state = this.#options.host.stateMachine.group(command.group)
+      if (state !== undefined)
+        this.#groups.get(command.group)?.dispatcher.onConfigChanged({ ...state.config })
+    } else if (command.type === 'groupDelete') {
+      const runtime = this.#groups.get(command.group)
+      if (runtime !== undefined) this.#dropRuntime(command.group, runtime)
+    }
+  }
+
+  onRoleChange(isLeader: boolean): void {
+    if (isLeader) return // dispatchers are rebuilt lazily, from replicated state, on first fetch
+    for (const [name, runtime] of this.#groups) this.#dropRuntime(name, runtime)
+  }
+
+  /** Per tick: redeliver expired messages, drop silent members, forward dead letters. */
+  tick(): void {
+    if (this.#groups.size === 0) return
+    const nowMs = this.#options.clock.now()
+    const sessionMs = this.#options.memberSessionTimeoutMs
+    for (const runtime of this.#groups.values()) {
+      for (const member of runtime.members.values()) {
+        if (member.parked === undefined && nowMs - member.lastSeenMs > sessionMs)
+          this.#removeMember(runtime, member)
+      }
+      runtime.dispatcher.expire(nowMs)
+      this.#pump(runtime)
+    }
+    this.#scheduleFlush()
+  }
+
+  describe(groupName: string): Pick<GroupPartitionDescription, 'pending' | 'members'> {
+    const runtime = this.#groups.get(groupName)
+    if (runtime === undefined) return { pending: 0, members: [] }
+    let pending = 0
+    for (const member of runtime.members.values()) pending += member.unsettled
+    return { pending, members: [...runtime.members.keys()] }
+  }
+
+  stop(): void {
+    this.#stopped = true
+    for (const [name, runtime] of this.#groups) this.#dropRuntime(name, runtime)
+  }
+
+  #runtime(groupName: string): GroupRuntime {
+    let runtime = this.#groups.get(groupName)
+    if (runtime !== undefined) return runtime
+    const sm = this.#options.host.stateMachine
+    const state = sm.group(groupName)
+    if (state === undefined) throw new LaminarError('GROUP_NOT_FOUND', `group ${groupName} not found`)
+    const dispatcher = new Dispatcher({
+      group: state as ConstructorParameters<typeof Dispatcher>[0]['group'],
+      endOffset: sm.endOffset,
+      logStartOffset: sm.logStartOffset,
+    })
+    runtime = { dispatcher, members: new Map() }
+    this.#groups.set(groupName, runtime)
+    return runtime
+  }
+
+  #dropRuntime(name: string, runtime: GroupRuntime): void {
+    this.#groups.delete(name)
+    for (const member of runtime.members.values()) {
+      const parked = member.parked
+      member.parked = undefined
+      if (parked !== undefined) {
+        this.#options.clock.clearTimeout(parked.timer)
+        parked.reject(this.#options.host.group.notLeader())
+      }
+    }
+  }
+
+  #removeMember(runtime: GroupRuntime, member: Member): void {
+    runtime.members.delete(member.memberId)
+    runtime.dispatcher.removeMember(member.memberId)
+    if (member.parked !== undefined) this.#answer(member)
+  }
+
+  /** Moves the dispatcher's next deliveries into their members' outboxes. */
+  #pump(runtime: GroupRuntime): void {
+    const deliveries = runtime.dispatcher.nextDeliveries(this.#options.clock.now())
+    const host = this.#options.host
+    for (const d of deliveries) {
+      const member = runtime.members.get(d.memberId)
+      if (member === undefined) continue
+      const record = host.recent.get(d.offset)
+      if (record !== undefined) {
+        member.outbox.push({ offset: d.offset, deliveryCount: d.deliveryCount, record })
+        continue
+      }
+      void host.record(d.offset).then(
+        (loaded) => {
+          if (loaded === undefined) return // gone by retention: the dispatcher moves past it
+          member.outbox.push({ offset: d.offset, deliveryCount: d.deliveryCount, record: loaded })
+          if (member.parked !== undefined) this.#answer(member)
+        },
+        () => {},
+      )
+    }
+    for (const member of runtime.members.values()) {
+      if (member.parked !== undefined && member.outbox.length > 0) this.#answer(member)
+    }
+  }
+
+  #takeOutbox(member: Member, maxMessages: number): Delivery[] {
+    const taken = member.outbox.splice(0, Math.max(1, maxMessages))
+    member.unsettled += taken.length
+    return taken
+  }
+
+  #answer(member: Member): void {
+    const parked = member.parked
+    if (parked === undefined) return
+    member.parked = undefined
+    this.#options.clock.clearTimeout(parked.timer)
+    member.lastSeenMs = this.#options.clock.now()
+    parked.resolve({ deliveries: this.#takeOutbox(member, parked.maxMessages) })
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#stopped) return
+    this.#flushScheduled = true
+    queueMicrotask(() => {
+      this.#flushScheduled = false
+      this.#flush()
+    })
+  }
+
+  /** Proposes what the dispatchers decided (acks batched per group) and forwards dead letters. */
+  #flush(): void {
+    const host = this.#options.host
+    if (!host.group.isLeader) return
+    for (const [name, runtime] of this.#groups) {
+      for (const command of runtime.dispatcher.takeCommands()) void host.propose(command).catch(() => {})
+      const deadLetters = runtime.dispatcher.takeDeadLetters()
+      if (deadLetters.length > 0) void this.#deadLetter(name, deadLetters)
+    }
+  }
+
+  async #deadLetter(groupName: string, deadLetters: DeadLetter[]): Promise<void> {
+    const host = this.#options.host
+    const topic = host.stateMachine.group(groupName)?.config.deadLetterTopic ?? null
+    const done: number[] = []
+    for (const dl of deadLetters) {
+      try {
+        if (topic !== null) {
+          const record = await host.record(dl.offset)
+          if (record !== undefined) {
+            const encoder = new TextEncoder()
+            await this.#options.produceDeadLetter(topic, {
+              key: record.key,
+              value: record.value,
+              timestampMs: record.timestampMs,
+              headers: {
+                ...record.headers,
+                'laminar-dead-letter-reason': encoder.encode(dl.reason),
+                'laminar-delivery-count': encoder.encode(String(dl.deliveryCount)),
+                'laminar-original-topic': encoder.encode(host.topic.name),
+                'laminar-original-partition': encoder.encode(String(host.partition)),
+                'laminar-original-offset': encoder.encode(String(dl.offset)),
+              },
+            })
+          }
+        }
+        done.push(dl.offset)
+      } catch {
+        // Not forwarded: the message stays unacked and comes back after a new leader rebuilds.
+      }
+    }
+    if (done.length > 0)
+      await host.propose({ type: 'deadLettered', group: groupName, offsets: done }).catch(() => {})
+  }
+}

@@ -1,0 +1,198 @@
+import type { AppendCommand, PartitionCommand, PartitionResult, TopicMetadata } from '../broker/commands'
+import { PartitionStateMachine } from '../broker/partition-state-machine'
+import { decodePartitionCommand, encodePartitionCommand, peekCommandType } from '../codec/index'
+import { LaminarError } from '../errors/laminar-error'
+import type { Clock } from '../ports/clock'
+import type { NodeId } from '../raft/types'
+import { GroupDelivery } from './group-delivery'
+import { decodeProposal } from './proposal-envelope'
+import type { ProduceResult, ReadResult, StoredRecord, WireRecord } from './protocol'
+import type { GroupApplier, RaftGroup } from './raft-group'
+import { RecentRecords, recordBytes } from './recent-records'
+
+export interface PartitionHostOptions {
+  topic: TopicMetadata
+  partition: number
+  clock: Clock
+  recentRecordsBytesMax: number
+  /** How a dead letter is produced into another topic (through the node's own client). */
+  produceDeadLetter: (topic: string, record: WireRecord) => Promise<void>
+  memberSessionTimeoutMs: number
+}
+
+/** Bytes of log read per step when scanning for records. */
+const SCAN_BYTES = 1024 * 1024
+
+/**
+ * One partition replica on one node: the partition state machine applied from its Raft
+ * group, the read path (offsets -> Raft entries -> records), produce on the leader, and
+ * consumer-group delivery on the leader.
+ */
+export class PartitionHost implements GroupApplier {
+  readonly topic: TopicMetadata
+  readonly partition: number
+  readonly stateMachine = new PartitionStateMachine()
+  readonly recent: RecentRecords
+  readonly delivery: GroupDelivery
+  readonly #clock: Clock
+  #group: RaftGroup | undefined
+
+  constructor(options: PartitionHostOptions) {
+    this.topic = options.topic
+    this.partition = options.partition
+    this.#clock = options.clock
+    this.recent = new RecentRecords(options.recentRecordsBytesMax)
+    this.delivery = new GroupDelivery({
+      host: this,
+      clock: options.clock,
+      produceDeadLetter: options.produceDeadLetter,
+      memberSessionTimeoutMs: options.memberSessionTimeoutMs,
+    })
+  }
+
+  attach(group: RaftGroup): void {
+    this.#group = group
+  }
+
+  get group(): RaftGroup {
+    if (this.#group === undefined) throw new LaminarError('INTERNAL', 'partition group not started')
+    return this.#group
+  }
+
+  get leader(): NodeId | null {
+    const leader = this.#group?.leader ?? ''
+    return leader === '' ? null : leader
+  }
+
+  applyCommand(index: number, bytes: Uint8Array): PartitionResult | undefined {
+    const command = decodePartitionCommand(bytes)
+    const result = this.stateMachine.apply(index, command)
+    if (command.type === 'append' && result.type === 'append' && !result.duplicate) {
+      this.recent.append(result.baseOffset, command.records)
+      this.delivery.onAppended(result.baseOffset, command.records)
+    } else if (result.type !== 'error') {
+      this.delivery.onGroupCommand(command)
+    }
+    return result
+  }
+
+  onRoleChange(isLeader: boolean): void {
+    this.delivery.onRoleChange(isLeader)
+  }
+
+  /** Proposes a partition command on the leader; error results become LaminarErrors. */
+  async propose(command: PartitionCommand): Promise<PartitionResult> {
+    const result = (await this.group.propose(encodePartitionCommand(command))) as PartitionResult | undefined
+    if (result === undefined) throw new LaminarError('INTERNAL', `partition ignored ${command.type}`)
+    if (result.type === 'error') {
+      throw new LaminarError(result.code, result.message, {
+        details: { topic: this.topic.name, partition: this.partition, command: command.type },
+      })
+    }
+    return result
+  }
+
+  /** Appends records; resolves with their offsets once committed and applied. */
+  async produce(producerId: string | null, sequence: number, records: WireRecord[]): Promise<ProduceResult> {
+    if (!this.group.isLeader) throw this.group.notLeader()
+    const maxMessageBytes = this.topic.config.maxMessageBytes
+    const nowMs = this.#clock.now()
+    for (const record of records) {
+      const bytes = recordBytes(record)
+      if (bytes > maxMessageBytes) {
+        throw new LaminarError('MESSAGE_TOO_LARGE', `record of ${bytes} bytes exceeds ${maxMessageBytes}`, {
+          details: { topic: this.topic.name, maxMessageBytes, recordBytes: bytes },
+        })
+      }
+      if (!(record.timestampMs > 0)) record.timestampMs = nowMs
+    }
+    const command: AppendCommand = { type: 'append', records }
+    if (producerId !== null) {
+      command.producerId = producerId
+      command.sequence = sequence
+    }
+    const result = await this.propose(command)
+    if (result.type !== 'append')
+      throw new LaminarError('INTERNAL', 'append answered with a non-append result')
+    return { baseOffset: result.baseOffset, count: result.count, duplicate: result.duplicate }
+  }
+
+  /** Committed records from `fromOffset`: any replica can answer (reads from followers). */
+  async read(fromOffset: number, maxMessages: number, maxBytes: number): Promise<ReadResult> {
+    const sm = this.stateMachine
+    const endOffset = sm.endOffset
+    const logStartOffset = sm.logStartOffset
+    if (fromOffset < logStartOffset) {
+      throw new LaminarError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${fromOffset} is below the log start ${logStartOffset}`,
+        {
+          details: { fromOffset, logStartOffset, endOffset },
+        },
+      )
+    }
+    if (fromOffset >= endOffset) return { records: [], nextOffset: fromOffset, endOffset, logStartOffset }
+    let records: StoredRecord[]
+    if (fromOffset >= this.recent.firstOffset && fromOffset < this.recent.endOffset) {
+      records = this.recent.read(fromOffset, maxMessages, maxBytes)
+    } else {
+      records = await this.#scan(fromOffset, maxMessages, maxBytes)
+    }
+    const last = records[records.length - 1]
+    return {
+      records,
+      nextOffset: last === undefined ? fromOffset : last.offset + 1,
+      endOffset,
+      logStartOffset,
+    }
+  }
+
+  /** One record by offset (for deliveries): from the recent window, else from the log. */
+  async record(offset: number): Promise<WireRecord | undefined> {
+    const cached = this.recent.get(offset)
+    if (cached !== undefined) return cached
+    const [found] = await this.#scan(offset, 1, SCAN_BYTES)
+    return found?.offset === offset ? found : undefined
+  }
+
+  /** Walks the Raft log from the nearest indexed append entry, decoding appends only. */
+  async #scan(fromOffset: number, maxMessages: number, maxBytes: number): Promise<StoredRecord[]> {
+    const sm = this.stateMachine
+    const location = sm.locate(fromOffset)
+    if (location === undefined) return []
+    const out: StoredRecord[] = []
+    let bytes = 0
+    let cursor = location.offset
+    let index = location.index
+    const lastIndex = this.group.appliedIndex
+    while (index <= lastIndex && out.length < maxMessages && bytes < maxBytes) {
+      const entries = await this.group.log.readEntries(index, lastIndex + 1, SCAN_BYTES)
+      if (entries.length === 0) break
+      for (const entry of entries) {
+        index = entry.index + 1
+        if (entry.type !== 'normal' || entry.data.length === 0) continue
+        const { command } = decodeProposal(entry.data)
+        if (peekCommandType(command) !== 'append' || sm.isSkippedAppend(entry.index)) continue
+        const append = decodePartitionCommand(command) as AppendCommand
+        for (const record of append.records) {
+          const offset = cursor++
+          if (offset < fromOffset) continue
+          if (out.length >= maxMessages || (bytes >= maxBytes && out.length > 0)) break
+          bytes += recordBytes(record)
+          out.push({ ...record, offset })
+        }
+        if (out.length >= maxMessages || bytes >= maxBytes) break
+      }
+    }
+    return out
+  }
+
+  /** The first offset whose timestamp may be at or after `timestampMs` (sparse index). */
+  offsetForTime(timestampMs: number): number {
+    return this.stateMachine.offsetForTime(timestampMs)
+  }
+
+  stop(): void {
+    this.delivery.stop()
+  }
+}

@@ -1,0 +1,214 @@
+import type { Clock } from '../ports/clock'
+import type { Connection, Transport } from '../ports/transport'
+import type { Message, NodeId } from '../raft/types'
+import {
+  type CoalescedHeartbeat,
+  coalesceHeartbeat,
+  encodeFrame,
+  encodeMessage,
+  isHeartbeat,
+  PROTOCOL_VERSION,
+  type RaftFrame,
+  type WireMessage,
+} from './protocol'
+
+export interface PeerLinksOptions {
+  selfId: NodeId
+  peers: ReadonlyMap<NodeId, string>
+  transport: Transport
+  clock: Clock
+  token: string
+  /** A frame is closed once its estimated size passes this; Raft bounds single messages itself. */
+  frameBytesTarget: number
+  /** Above this many bytes queued on a connection, frames are dropped (Raft retransmits). */
+  bufferedBytesMax: number
+  /** Frames kept while a connection is being opened; beyond it the oldest are dropped. */
+  pendingFramesMax: number
+  reconnectDelayMs: number
+  /** Raft should know a peer missed messages so it probes instead of pipelining blindly. */
+  onUnreachable: (peer: NodeId, groupIds: ReadonlySet<string>) => void
+}
+
+interface OutgoingBatch {
+  groups: Map<string, WireMessage[]>
+  heartbeats: CoalescedHeartbeat[]
+  bytesEstimate: number
+}
+
+interface Link {
+  peer: NodeId
+  address: string
+  connection: Connection | undefined
+  connecting: boolean
+  retryAtMs: number
+  /** Frames waiting for the connection, each with the groups it carries. */
+  pending: Array<{ frame: Uint8Array; groupIds: Set<string> }>
+}
+
+const MESSAGE_OVERHEAD_BYTES = 48
+
+/**
+ * Outgoing peer traffic: the messages every group has for one peer at one moment are sent as
+ * one frame (or a few, by size), heartbeats coalesced into tuples. One outbound connection
+ * per peer, opened lazily and reopened after a delay; inbound connections only receive.
+ */
+export class PeerLinks {
+  readonly #options: PeerLinksOptions
+  readonly #links = new Map<NodeId, Link>()
+  readonly #outgoing = new Map<NodeId, OutgoingBatch[]>()
+  #closed = false
+  framesSent = 0
+  messagesSent = 0
+  framesDropped = 0
+
+  constructor(options: PeerLinksOptions) {
+    this.#options = options
+    for (const [peer, address] of options.peers) {
+      if (peer === options.selfId) continue
+      this.#links.set(peer, {
+        peer,
+        address,
+        connection: undefined,
+        connecting: false,
+        retryAtMs: 0,
+        pending: [],
+      })
+    }
+  }
+
+  /** Queues a message; nothing is sent before {@link flush}. */
+  enqueue(groupId: string, message: Message): void {
+    if (this.#closed || !this.#links.has(message.to)) return
+    let batches = this.#outgoing.get(message.to)
+    if (batches === undefined) {
+      batches = []
+      this.#outgoing.set(message.to, batches)
+    }
+    let batch = batches[batches.length - 1]
+    if (batch === undefined || batch.bytesEstimate >= this.#options.frameBytesTarget) {
+      batch = { groups: new Map(), heartbeats: [], bytesEstimate: 0 }
+      batches.push(batch)
+    }
+    if (isHeartbeat(message)) {
+      batch.heartbeats.push(coalesceHeartbeat(groupId, message))
+      batch.bytesEstimate += 32
+      return
+    }
+    let list = batch.groups.get(groupId)
+    if (list === undefined) {
+      list = []
+      batch.groups.set(groupId, list)
+    }
+    list.push(encodeMessage(message))
+    let bytes = MESSAGE_OVERHEAD_BYTES
+    for (const entry of message.entries) bytes += entry.data.length + 16
+    if (message.snapshot !== undefined) bytes += message.snapshot.data.length
+    batch.bytesEstimate += bytes
+  }
+
+  /** Sends everything queued: one frame per peer per size budget. */
+  flush(): void {
+    for (const [peer, batches] of this.#outgoing) {
+      const link = this.#links.get(peer)
+      if (link === undefined) continue
+      for (const batch of batches) {
+        const frame: RaftFrame = { kind: 'raft', groups: [...batch.groups], heartbeats: batch.heartbeats }
+        const groupIds = new Set(batch.groups.keys())
+        for (const hb of batch.heartbeats) groupIds.add(hb[0])
+        this.messagesSent += batch.heartbeats.length
+        for (const list of batch.groups.values()) this.messagesSent += list.length
+        this.#send(link, encodeFrame(frame), groupIds)
+      }
+    }
+    this.#outgoing.clear()
+  }
+
+  #send(link: Link, frame: Uint8Array, groupIds: Set<string>): void {
+    const connection = link.connection
+    if (connection !== undefined && !connection.closed) {
+      if (connection.bufferedBytes > this.#options.bufferedBytesMax || !this.#write(connection, frame)) {
+        this.#drop(link, groupIds)
+      }
+      return
+    }
+    link.pending.push({ frame, groupIds })
+    while (link.pending.length > this.#options.pendingFramesMax) {
+      const dropped = link.pending.shift()
+      if (dropped !== undefined) this.#drop(link, dropped.groupIds)
+    }
+    this.#connect(link)
+  }
+
+  #write(connection: Connection, frame: Uint8Array): boolean {
+    // send() returning false only means "over the high-water mark": the frame is queued.
+    connection.send(frame)
+    if (connection.closed) return false
+    this.framesSent++
+    return true
+  }
+
+  #drop(link: Link, groupIds: ReadonlySet<string>): void {
+    this.framesDropped++
+    this.#options.onUnreachable(link.peer, groupIds)
+  }
+
+  #connect(link: Link): void {
+    if (link.connecting || this.#closed) return
+    const now = this.#options.clock.now()
+    if (now < link.retryAtMs) return
+    link.connecting = true
+    this.#options.transport.connect(link.address).then(
+      (connection) => {
+        link.connecting = false
+        if (this.#closed) {
+          connection.close()
+          return
+        }
+        connection.send(
+          encodeFrame({
+            kind: 'hello',
+            version: PROTOCOL_VERSION,
+            role: 'peer',
+            nodeId: this.#options.selfId,
+            token: this.#options.token,
+          }),
+        )
+        // Peers answer on their own outbound connection; anything arriving here is ignored.
+        connection.on('close', () => {
+          if (link.connection === connection) link.connection = undefined
+        })
+        link.connection = connection
+        const pending = link.pending
+        link.pending = []
+        for (const p of pending) this.#send(link, p.frame, p.groupIds)
+      },
+      () => {
+        link.connecting = false
+        link.retryAtMs = this.#options.clock.now() + this.#options.reconnectDelayMs
+        const pending = link.pending
+        link.pending = []
+        for (const p of pending) this.#drop(link, p.groupIds)
+      },
+    )
+  }
+
+  /** Closes every outbound connection; later sends are dropped. */
+  close(): void {
+    this.#closed = true
+    this.#outgoing.clear()
+    for (const link of this.#links.values()) {
+      link.pending = []
+      link.connection?.close()
+      link.connection = undefined
+    }
+  }
+
+  /** Closes the link to one peer (used when that peer restarts). */
+  reset(peer: NodeId): void {
+    const link = this.#links.get(peer)
+    if (link === undefined) return
+    link.connection?.close()
+    link.connection = undefined
+    link.retryAtMs = 0
+  }
+}

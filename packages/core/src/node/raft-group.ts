@@ -1,0 +1,204 @@
+import { LaminarError } from '../errors/laminar-error'
+import { decodeConfChange, RaftError, RawNode } from '../raft/index'
+import type { Entry, LogStorage, NodeId, RaftConfig, Ready, SoftState } from '../raft/types'
+import { decodeProposal, encodeProposal } from './proposal-envelope'
+
+/**
+ * Where a group's Raft log lives. `persist` makes a Ready's hard state, entries and snapshot
+ * durable (when `ready.mustSync`) before it resolves; a host hands every group ready at one
+ * moment to its store at once so a group commit can fold them into one storage write.
+ */
+export interface GroupLogStore {
+  readonly logStorage: LogStorage
+  persist(ready: Ready): void | Promise<void>
+  /** Committed entries in [lo, hi), at most about `maxBytes`, for readers (may load from storage). */
+  readEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]>
+  /** Entries are loaded asynchronously; `wake` is called when raft should retry. */
+  onEntriesLoaded?(wake: () => void): void
+  close?(): Promise<void>
+}
+
+/**
+ * What a group applies. Deterministic: the same commands in the same order give the same
+ * results on every replica. The result is handed to the proposer's waiting request.
+ */
+export interface GroupApplier {
+  applyCommand(index: number, command: Uint8Array): unknown
+  /** Called on this node only, after leadership is gained or lost. */
+  onRoleChange?(isLeader: boolean, leader: NodeId): void
+}
+
+export interface RaftGroupOptions {
+  groupId: string
+  nodeId: NodeId
+  /** The node id already encoded for proposal headers. */
+  nodeIdBytes: Uint8Array
+  log: GroupLogStore
+  applier: GroupApplier
+  raft: Omit<RaftConfig, 'id' | 'storage'>
+  /** Bound on proposals waiting for commit in this group; beyond it, BUFFER_FULL. */
+  pendingProposalsMax: number
+}
+
+interface PendingProposal {
+  resolve: (result: unknown) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * One Raft group hosted by a node: the RawNode, its log, its state machine, and the requests
+ * waiting for their proposals to be applied.
+ * Invariant: between `takeReady()` and `finishReady()` nobody calls `ready()` on the RawNode.
+ */
+export class RaftGroup {
+  readonly groupId: string
+  readonly nodeId: NodeId
+  readonly raft: RawNode
+  readonly log: GroupLogStore
+  readonly applier: GroupApplier
+  readonly #nodeIdBytes: Uint8Array
+  /** The proposer name this node writes into proposal headers (node id + incarnation). */
+  readonly #proposerName: string
+  readonly #pending = new Map<number, PendingProposal>()
+  readonly #pendingMax: number
+  #nextSequence = 1
+  #leader: NodeId = ''
+  #isLeader = false
+  #appliedIndex = 0
+  #stopped = false
+
+  constructor(options: RaftGroupOptions) {
+    this.groupId = options.groupId
+    this.nodeId = options.nodeId
+    this.log = options.log
+    this.applier = options.applier
+    this.#nodeIdBytes = options.nodeIdBytes
+    this.#proposerName = new TextDecoder().decode(options.nodeIdBytes)
+    this.#pendingMax = options.pendingProposalsMax
+    this.raft = new RawNode({ ...options.raft, id: options.nodeId, storage: options.log.logStorage })
+    this.#appliedIndex = options.raft.applied ?? 0
+  }
+
+  get isLeader(): boolean {
+    return this.#isLeader
+  }
+
+  /** The leader this replica last heard of, or '' when unknown. */
+  get leader(): NodeId {
+    return this.#leader
+  }
+
+  get appliedIndex(): number {
+    return this.#appliedIndex
+  }
+
+  get pendingProposals(): number {
+    return this.#pending.size
+  }
+
+  /** NOT_LEADER carrying this group's leader hint. */
+  notLeader(): LaminarError {
+    return new LaminarError('NOT_LEADER', `node ${this.nodeId} does not lead ${this.groupId}`, {
+      leaderHint: this.#leader === '' || this.#leader === this.nodeId ? undefined : this.#leader,
+      details: { groupId: this.groupId },
+    })
+  }
+
+  /**
+   * Proposes a command and resolves with its apply result once it is committed and applied
+   * on this node. Only the leader proposes: followers answer NOT_LEADER so the client goes to
+   * the leader itself (one hop less than forwarding, and the ack comes from where it commits).
+   */
+  propose(command: Uint8Array): Promise<unknown> {
+    if (this.#stopped)
+      return Promise.reject(new LaminarError('NODE_STOPPED', `group ${this.groupId} stopped`))
+    if (!this.#isLeader) return Promise.reject(this.notLeader())
+    if (this.#pending.size >= this.#pendingMax) {
+      return Promise.reject(
+        new LaminarError('BUFFER_FULL', `group ${this.groupId} has ${this.#pendingMax} proposals pending`, {
+          details: { pendingProposalsMax: this.#pendingMax },
+        }),
+      )
+    }
+    const sequence = this.#nextSequence++
+    const data = encodeProposal(this.#nodeIdBytes, sequence, command)
+    try {
+      this.raft.propose(data)
+    } catch (error) {
+      if (error instanceof RaftError) {
+        return Promise.reject(
+          new LaminarError('PROPOSAL_DROPPED', `proposal dropped by ${this.groupId}: ${error.message}`, {
+            cause: error,
+          }),
+        )
+      }
+      return Promise.reject(error)
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.set(sequence, { resolve, reject })
+    })
+  }
+
+  /** Applies the soft state of a Ready: leadership changes fail what can no longer commit here. */
+  observeSoftState(softState: SoftState | undefined): void {
+    if (softState === undefined) return
+    this.#leader = softState.leader
+    const isLeader = softState.role === 'leader'
+    if (isLeader === this.#isLeader) return
+    this.#isLeader = isLeader
+    if (!isLeader) this.failPending(this.notLeader())
+    this.applier.onRoleChange?.(isLeader, softState.leader)
+  }
+
+  /**
+   * Applies committed entries in order. Conf changes go to Raft; normal entries to the
+   * applier; empty entries are a new leader's no-op.
+   */
+  applyEntries(entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      if (entry.index <= this.#appliedIndex) continue
+      this.#appliedIndex = entry.index
+      if (entry.type === 'confChange') {
+        this.raft.applyConfChange(decodeConfChange(entry.data))
+        continue
+      }
+      if (entry.data.length === 0) continue
+      let header: { proposer: string; sequence: number }
+      let command: Uint8Array
+      try {
+        ;({ header, command } = decodeProposal(entry.data))
+      } catch {
+        // A malformed entry is skipped identically on every replica.
+        continue
+      }
+      let result: unknown
+      let failure: unknown
+      try {
+        result = this.applier.applyCommand(entry.index, command)
+      } catch (error) {
+        failure = error
+      }
+      if (header.proposer !== this.#proposerName) continue
+      const pending = this.#pending.get(header.sequence)
+      if (pending === undefined) continue
+      this.#pending.delete(header.sequence)
+      if (failure !== undefined) pending.reject(failure)
+      else pending.resolve(result)
+    }
+  }
+
+  failPending(error: LaminarError): void {
+    const pending = [...this.#pending.values()]
+    this.#pending.clear()
+    for (const p of pending) p.reject(error)
+  }
+
+  stop(): void {
+    this.#stopped = true
+    this.failPending(new LaminarError('NODE_STOPPED', `group ${this.groupId} stopped`))
+  }
+
+  get stopped(): boolean {
+    return this.#stopped
+  }
+}
