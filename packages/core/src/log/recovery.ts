@@ -196,12 +196,11 @@ async function verifyTail(
       const index = keys.parseIndexed(KeyKind.entry, key)
       // Past the table: written without its segment row, so never acknowledged; cleared below.
       if (index > state.lastIndex) return false
-      if (index !== expected) {
-        gapAt = expected
-        return false
-      }
       sizes.set(index, key.length + value.length)
-      expected++
+      // After a gap everything is cut; keep walking only to account the bytes.
+      if (index !== expected) gapAt ??= expected
+      expected = index + 1
+      if (gapAt !== undefined) return undefined
       try {
         const { entry } = decodeEntry(key, value, index)
         if (entry.term !== state.termRuns.termAt(index)) {
@@ -251,7 +250,10 @@ function cutTail(state: LogState, from: number, sizes: Map<number, number>, ops:
   }
   const segment = state.segments[state.segments.length - 1]
   if (segment !== undefined && segment.lastIndex >= from) {
-    for (let index = from; index <= segment.lastIndex; index++) segment.bytes -= sizes.get(index) ?? 0
+    const averageBytes = segment.bytes / (segment.lastIndex - segment.baseIndex + 1)
+    for (let index = from; index <= segment.lastIndex; index++)
+      segment.bytes -= sizes.get(index) ?? averageBytes
+    segment.bytes = Math.round(segment.bytes)
     segment.bytes = Math.max(0, segment.bytes)
     segment.lastIndex = from - 1
     while (

@@ -16,10 +16,6 @@ export class TestMemoryStorage extends Storage {
   writes = 0
   syncedWrites = 0
 
-  constructor() {
-    super()
-  }
-
   static async create(): Promise<TestMemoryStorage> {
     const storage = new TestMemoryStorage()
     await storage.open()
