@@ -251,11 +251,13 @@ export class Raft {
     invariant(self !== undefined, 'leader has no progress of its own')
     self.becomeReplicate()
     self.recentActive = true
-    // No conf change until this leader applied everything up to here (its empty entry follows).
-    this.pendingConfIndex = this.raftLog.lastIndex()
     // The empty entry lets this leader commit (and learn the commit index) in its term (5.4.2).
     const appended = this.appendEntries([{ term: 0, index: 0, type: 'normal', data: new Uint8Array(0) }])
     invariant(appended, 'empty entry was dropped')
+    // No conf change until this leader applied its empty entry: a leader must commit an entry of
+    // its own term before changing membership (Ongaro's fix to single-server changes, raft-dev 2015).
+    // etcd uses the index before the empty entry; waiting for the empty entry itself is stricter.
+    this.pendingConfIndex = this.raftLog.lastIndex()
   }
 
   /** True when this node may campaign: a voter with no snapshot pending. */

@@ -28,7 +28,7 @@ export function entriesWithTerms(terms: number[], firstIndex = 1): Entry[] {
   return terms.map((term, i) => ({ term, index: firstIndex + i, type: 'normal', data: new Uint8Array(0) }))
 }
 
-export function entry(index: number, term: number, data = new Uint8Array(0)): Entry {
+export function entry(index: number, term: number, data: Uint8Array = new Uint8Array(0)): Entry {
   return { term, index, type: 'normal', data }
 }
 
