@@ -126,6 +126,8 @@ export class BrokerRouter {
         if (hint === undefined) this.#leaders.delete(key)
         else this.#leaders.set(key, hint)
       },
+      // The topic exists (metadata said so): a node that does not know it yet is behind.
+      true,
     )
   }
 
@@ -139,6 +141,7 @@ export class BrokerRouter {
     request: ClientRequest,
     timeoutMs: number,
     setLeader: (hint: string | undefined) => void,
+    retryUnknownTopic = false,
   ): Promise<unknown> {
     let lastError: unknown
     let backoffMs = this.#options.retryBackoffMs
@@ -148,7 +151,12 @@ export class BrokerRouter {
         return await this.#options.channel.request(nodeId, request, timeoutMs)
       } catch (error) {
         lastError = error
-        if (!isLaminarError(error) || !RETRIABLE.has(error.code)) throw error
+        if (
+          !isLaminarError(error) ||
+          !(RETRIABLE.has(error.code) || (retryUnknownTopic && error.code === 'TOPIC_NOT_FOUND'))
+        ) {
+          throw error
+        }
         if (error.code === 'NOT_LEADER' && error.leaderHint !== undefined && error.leaderHint !== nodeId) {
           setLeader(error.leaderHint) // follow the hint at once
           continue

@@ -1,4 +1,5 @@
 import type { GroupConfig, PartitionCommand } from '../broker/commands'
+import { deadLetterRecord } from '../broker/dead-letter'
 import { type DeadLetter, Dispatcher } from '../broker/dispatcher'
 import { LaminarError } from '../errors/laminar-error'
 import type { Clock, TimerHandle } from '../ports/clock'
@@ -19,6 +20,8 @@ export interface DeliveryPartition {
   readonly group: { isLeader: boolean; notLeader(): LaminarError }
   propose(command: PartitionCommand): Promise<unknown>
   record(offset: number): Promise<WireRecord | undefined>
+  /** Keys of the records from `fromOffset` (at most `count`), read from the log. */
+  readKeys(fromOffset: number, count: number): Promise<Array<Uint8Array | null>>
 }
 
 export interface GroupDeliveryOptions {
@@ -47,6 +50,8 @@ interface Member {
 interface GroupRuntime {
   dispatcher: Dispatcher
   members: Map<string, Member>
+  /** A log read for per-key ordering keys is under way. */
+  keysLoading: boolean
 }
 
 /** Members per group per partition; more are refused with BUFFER_FULL. */
@@ -192,9 +197,7 @@ export class GroupDelivery {
   describe(groupName: string): Pick<GroupPartitionDescription, 'pending' | 'members'> {
     const runtime = this.#groups.get(groupName)
     if (runtime === undefined) return { pending: 0, members: [] }
-    let pending = 0
-    for (const member of runtime.members.values()) pending += member.unsettled
-    return { pending, members: [...runtime.members.keys()] }
+    return { pending: runtime.dispatcher.status().inFlight, members: [...runtime.members.keys()] }
   }
 
   stop(): void {
@@ -213,7 +216,7 @@ export class GroupDelivery {
       endOffset: sm.endOffset,
       logStartOffset: sm.logStartOffset,
     })
-    runtime = { dispatcher, members: new Map() }
+    runtime = { dispatcher, members: new Map(), keysLoading: false }
     this.#groups.set(groupName, runtime)
     return runtime
   }
@@ -238,6 +241,7 @@ export class GroupDelivery {
 
   /** Moves the dispatcher's next deliveries into their members' outboxes. */
   #pump(runtime: GroupRuntime): void {
+    this.#feedKeys(runtime)
     const deliveries = runtime.dispatcher.nextDeliveries(this.#options.clock.now())
     const host = this.#options.host
     for (const d of deliveries) {
@@ -260,6 +264,45 @@ export class GroupDelivery {
     for (const member of runtime.members.values()) {
       if (member.parked !== undefined && member.outbox.length > 0) this.#answer(member)
     }
+  }
+
+  /**
+   * With per-key ordering the dispatcher only hands out offsets whose keys it knows: a fresh
+   * dispatcher (after an election) learns the keys of records appended before it existed here.
+   */
+  #feedKeys(runtime: GroupRuntime): void {
+    const needed = runtime.dispatcher.keysNeeded()
+    if (needed === undefined) return
+    const host = this.#options.host
+    const keys: Array<Uint8Array | null> = []
+    for (let offset = needed.fromOffset; offset < needed.toOffset; offset++) {
+      const record = host.recent.get(offset)
+      if (record === undefined) break
+      keys.push(record.key)
+    }
+    if (keys.length > 0) {
+      runtime.dispatcher.onRecordsAvailable(host.stateMachine.endOffset, {
+        baseOffset: needed.fromOffset,
+        keys,
+      })
+      return
+    }
+    if (runtime.keysLoading) return
+    runtime.keysLoading = true
+    void host
+      .readKeys(needed.fromOffset, Math.min(needed.toOffset - needed.fromOffset, 10_000))
+      .then((loaded) => {
+        if (loaded.length > 0 && this.#groups.get(runtime.dispatcher.group) === runtime) {
+          runtime.dispatcher.onRecordsAvailable(host.stateMachine.endOffset, {
+            baseOffset: needed.fromOffset,
+            keys: loaded,
+          })
+        }
+      })
+      .finally(() => {
+        runtime.keysLoading = false
+        if (this.#groups.get(runtime.dispatcher.group) === runtime) this.#pump(runtime)
+      })
   }
 
   #takeOutbox(member: Member, maxMessages: number): Delivery[] {
@@ -306,20 +349,8 @@ export class GroupDelivery {
         if (topic !== null) {
           const record = await host.record(dl.offset)
           if (record !== undefined) {
-            const encoder = new TextEncoder()
-            await this.#options.produceDeadLetter(topic, {
-              key: record.key,
-              value: record.value,
-              timestampMs: record.timestampMs,
-              headers: {
-                ...record.headers,
-                'laminar-dead-letter-reason': encoder.encode(dl.reason),
-                'laminar-delivery-count': encoder.encode(String(dl.deliveryCount)),
-                'laminar-original-topic': encoder.encode(host.topic.name),
-                'laminar-original-partition': encoder.encode(String(host.partition)),
-                'laminar-original-offset': encoder.encode(String(dl.offset)),
-              },
-            })
+            const source = { topic: host.topic.name, partition: host.partition, group: groupName }
+            await this.#options.produceDeadLetter(topic, deadLetterRecord(record, source, dl))
           }
         }
         done.push(dl.offset)

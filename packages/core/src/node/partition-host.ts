@@ -155,6 +155,16 @@ export class PartitionHost implements GroupApplier {
     return found?.offset === offset ? found : undefined
   }
 
+  async readKeys(fromOffset: number, count: number): Promise<Array<Uint8Array | null>> {
+    const { records } = await this.read(fromOffset, count, 64 * 1024 * 1024)
+    const keys: Array<Uint8Array | null> = []
+    for (const record of records) {
+      if (record.offset !== fromOffset + keys.length) break
+      keys.push(record.key)
+    }
+    return keys
+  }
+
   /** Walks the Raft log from the nearest indexed append entry, decoding appends only. */
   async #scan(fromOffset: number, maxMessages: number, maxBytes: number): Promise<StoredRecord[]> {
     const sm = this.stateMachine
