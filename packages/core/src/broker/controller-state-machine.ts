@@ -18,6 +18,7 @@ import {
   type TopicConfig,
   type TopicMetadata,
 } from './commands'
+import { definedFields } from './defined-fields'
 import { chooseReplicas, measureLoad, placePartitions } from './placement'
 import { validateTopicConfig } from './topic-config'
 
@@ -284,7 +285,10 @@ export class ControllerStateMachine {
         `replicationFactor must be an integer in [1, ${this.#members.size}] (the live members)`,
       )
     }
-    const config = validateTopicConfig({ ...DEFAULT_TOPIC_CONFIG, ...command.config } as TopicConfig)
+    const config = validateTopicConfig({
+      ...DEFAULT_TOPIC_CONFIG,
+      ...definedFields(command.config),
+    } as TopicConfig)
     if (typeof config === 'string') return errorResult('INVALID_ARGUMENT', config)
     const nodeIds = this.#memberIds()
     const placed = placePartitions(

@@ -16,6 +16,7 @@ import {
   type PartitionResult,
 } from './commands'
 import { ConsumerGroup } from './consumer-group'
+import { definedFields } from './defined-fields'
 import { validateGroupConfig } from './group-config'
 import { INDEX_INTERVAL_RECORDS_DEFAULT, OffsetIndex, type OffsetLocation } from './offset-index'
 import { ProducerTable } from './producer-table'
@@ -238,7 +239,7 @@ export class PartitionStateMachine {
         if (group === undefined) return groupNotFound(command.group)
         const config = validateGroupConfig({
           ...group.config,
-          ...command.config,
+          ...definedFields(command.config),
           startPosition: group.config.startPosition,
         })
         if (typeof config === 'string') return errorResult('INVALID_ARGUMENT', config)
@@ -332,7 +333,7 @@ export class PartitionStateMachine {
     if (!this.#committedOffsets.has(name) && this.#groupCount() >= GROUPS_MAX) {
       return errorResult('INVALID_ARGUMENT', `at most ${GROUPS_MAX} groups per partition`)
     }
-    const config = validateGroupConfig({ ...DEFAULT_GROUP_CONFIG, ...partial })
+    const config = validateGroupConfig({ ...DEFAULT_GROUP_CONFIG, ...definedFields(partial) })
     if (typeof config === 'string') return errorResult('INVALID_ARGUMENT', config)
     const group = new ConsumerGroup(name, config, this.#startOffset(config))
     this.#groups.set(name, group)

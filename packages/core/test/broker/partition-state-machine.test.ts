@@ -197,6 +197,15 @@ describe('PartitionStateMachine: consumer groups', () => {
     ])
     sm.apply(20, { type: 'groupConfig', group: 'g', config: { ackWaitMs: 5, perKeyOrdering: true } })
     expect(sm.group('g')?.config).toMatchObject({ ackWaitMs: 5, perKeyOrdering: true })
+    // Fields left undefined (a client's optional options) keep their current or default values.
+    sm.apply(21, { type: 'groupConfig', group: 'g', config: { ackWaitMs: undefined, maxDeliveries: 4 } })
+    expect(sm.group('g')?.config).toMatchObject({ ackWaitMs: 5, maxDeliveries: 4 })
+    sm.apply(22, {
+      type: 'groupCreate',
+      group: 'h',
+      config: { ackWaitMs: undefined, deadLetterTopic: undefined },
+    })
+    expect(sm.group('h')?.config).toMatchObject({ ackWaitMs: 30_000, deadLetterTopic: null })
   })
 
   it('keeps stream-reader positions and deletes groups idempotently', () => {
