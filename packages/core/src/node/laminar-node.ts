@@ -1,14 +1,16 @@
+import type { TopicMetadata } from '../broker/commands'
 import { LaminarClient } from '../client/laminar-client'
 import { LocalFirstChannel, TransportChannel } from '../client/node-channel'
 import { LaminarError } from '../errors/laminar-error'
+import { GroupCommit } from '../log/group-commit'
+import { SegmentedLog } from '../log/segmented-log'
 import { type Clock, systemClock } from '../ports/clock'
 import { type Random, systemRandom } from '../ports/random'
 import type { Storage } from '../ports/storage'
 import type { Connection, Listener, Transport } from '../ports/transport'
 import { bootstrapConfState } from '../raft/index'
-import type { NodeId } from '../raft/types'
+import type { ConfState, NodeId } from '../raft/types'
 import { CONTROLLER_GROUP_ID, ControllerHost, partitionGroupId } from './controller-host'
-import { MemoryGroupLog } from './memory-group-log'
 import { MultiRaft } from './multi-raft'
 import {
   controllerVoters,
@@ -22,6 +24,7 @@ import { PartitionHost } from './partition-host'
 import { PeerLinks } from './peer-links'
 import { encodeNodeId } from './proposal-envelope'
 import { RaftGroup } from './raft-group'
+import { SegmentedGroupLog } from './segmented-group-log'
 import { ServerConnection } from './server-connection'
 
 export type NodeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
@@ -76,6 +79,9 @@ export class LaminarNode {
   #client: LaminarClient | undefined
   #handler: NodeRequestHandler | undefined
   #fatal: unknown
+  #groupCommit: GroupCommit | undefined
+  /** Partition groups being opened (their logs load asynchronously). */
+  readonly #opening = new Set<string>()
 
   constructor(config: LaminarNodeConfig) {
     this.tuning = resolveTuning(config)
@@ -102,6 +108,7 @@ export class LaminarNode {
       throw new LaminarError('INVALID_ARGUMENT', `node ${this.id} is ${this.#state}`)
     this.#state = 'starting'
     if (this.storage.status === 'opening') await this.storage.open()
+    this.#groupCommit = new GroupCommit(this.storage)
     const peerLinks = new PeerLinks({
       selfId: this.id,
       peers: new Map(this.peers.map((p) => [p.id, p.address])),
@@ -134,26 +141,38 @@ export class LaminarNode {
     this.#handler = new NodeRequestHandler(this, controller, this.#partitions)
     const voters = controllerVoters(this.peers, this.tuning.controllerVotersMax)
     const learners = this.peers.map((p) => p.id).filter((id) => !voters.includes(id))
-    const group = this.#newGroup(CONTROLLER_GROUP_ID, controller, bootstrapConfState(voters, learners))
+    const group = await this.#openGroup(
+      CONTROLLER_GROUP_ID,
+      controller,
+      bootstrapConfState(voters, learners),
+      {},
+    )
     controller.attach(group)
     controller.onChange = () => this.#reconcile()
     multiRaft.add(group)
     this.#listener = await this.transport.listen(this.#address, (connection) => this.#accept(connection))
     multiRaft.startTicking()
-    if (voters[0] === this.id) group.raft.campaign() // a fresh cluster elects without waiting a timeout
+    // A fresh cluster elects without waiting for a timeout.
+    if (voters[0] === this.id && group.raft.status().term === 0) group.raft.campaign()
     this.#state = 'running'
   }
 
-  #newGroup(
+  /** Opens a group's log (recovering it from storage) and builds its Raft node on it. */
+  async #openGroup(
     groupId: string,
     applier: ControllerHost | PartitionHost,
-    confState: ReturnType<typeof bootstrapConfState>,
-  ): RaftGroup {
+    bootstrap: ConfState,
+    logOptions: { segmentBytesMax?: number; retentionBytesMax?: number; retentionAgeMsMax?: number },
+  ): Promise<RaftGroup> {
+    const log = await SegmentedLog.open(this.storage, groupId, {
+      entryCacheBytesMax: this.tuning.entryCacheBytesPerGroupMax,
+      ...logOptions,
+    })
     return new RaftGroup({
       groupId,
       nodeId: this.id,
       nodeIdBytes: this.#nodeIdBytes(),
-      log: new MemoryGroupLog(confState),
+      log: new SegmentedGroupLog(log, this.#groupCommit!, this.clock, bootstrap),
       applier,
       pendingProposalsMax: this.tuning.pendingProposalsPerGroupMax,
       raft: {
@@ -192,21 +211,11 @@ export class LaminarNode {
         if (!assignment.replicas.includes(this.id)) continue
         const groupId = partitionGroupId(topic.topicId, assignment.partition)
         wanted.add(groupId)
-        if (this.#partitions.has(groupId)) continue
-        const host = new PartitionHost({
-          topic,
-          partition: assignment.partition,
-          clock: this.clock,
-          recentRecordsBytesMax: 16 * 1024 * 1024,
-          memberSessionTimeoutMs: this.tuning.memberSessionTimeoutMs,
-          produceDeadLetter: (deadLetterTopic, record) => this.#produceDeadLetter(deadLetterTopic, record),
+        if (this.#partitions.has(groupId) || this.#opening.has(groupId)) continue
+        this.#opening.add(groupId)
+        void this.#startPartition(groupId, topic, assignment.partition, assignment.replicas).finally(() => {
+          this.#opening.delete(groupId)
         })
-        const group = this.#newGroup(groupId, host, bootstrapConfState(assignment.replicas))
-        host.attach(group)
-        this.#partitions.set(groupId, host)
-        multiRaft.add(group)
-        // The preferred replica campaigns at once: leaders land where placement spread them.
-        if (assignment.replicas[0] === this.id) group.raft.campaign()
       }
     }
     for (const [groupId, host] of this.#partitions) {
@@ -215,6 +224,41 @@ export class LaminarNode {
       host.stop()
       multiRaft.remove(groupId)
     }
+  }
+
+  async #startPartition(
+    groupId: string,
+    topic: TopicMetadata,
+    partition: number,
+    replicas: string[],
+  ): Promise<void> {
+    const host = new PartitionHost({
+      topic,
+      partition,
+      clock: this.clock,
+      recentRecordsBytesMax: this.tuning.recentRecordsBytesPerPartitionMax,
+      memberSessionTimeoutMs: this.tuning.memberSessionTimeoutMs,
+      produceDeadLetter: (deadLetterTopic, record) => this.#produceDeadLetter(deadLetterTopic, record),
+    })
+    let group: RaftGroup
+    try {
+      group = await this.#openGroup(groupId, host, bootstrapConfState(replicas), {
+        segmentBytesMax: topic.config.segmentBytes,
+        ...(topic.config.retentionBytes > 0 ? { retentionBytesMax: topic.config.retentionBytes } : {}),
+        ...(topic.config.retentionMs > 0 ? { retentionAgeMsMax: topic.config.retentionMs } : {}),
+      })
+    } catch (error) {
+      this.#fatal = error
+      return
+    }
+    // The topic may have been deleted, or the node stopped, while the log opened.
+    const stillWanted = this.#controller?.stateMachine.topic(topic.name)?.topicId === topic.topicId
+    if (!stillWanted || this.#state === 'stopping' || this.#state === 'stopped') return
+    host.attach(group)
+    this.#partitions.set(groupId, host)
+    this.#multiRaft!.add(group)
+    // The preferred replica of a fresh group campaigns at once: leaders land where placement spread them.
+    if (replicas[0] === this.id && group.raft.status().term === 0) group.raft.campaign()
   }
 
   async #produceDeadLetter(topic: string, record: import('./protocol').WireRecord): Promise<void> {

@@ -41,6 +41,10 @@ export interface NodeTuning {
   /** Bound on records returned by one read request. */
   readMessagesMax: number
   readBytesMax: number
+  /** Raft entries each group keeps in memory (the rest is read back from storage on demand). */
+  entryCacheBytesPerGroupMax: number
+  /** Recent records each partition keeps decoded for consumers at the head of the log. */
+  recentRecordsBytesPerPartitionMax: number
 }
 
 export const DEFAULT_NODE_TUNING: Readonly<NodeTuning> = Object.freeze({
@@ -60,6 +64,8 @@ export const DEFAULT_NODE_TUNING: Readonly<NodeTuning> = Object.freeze({
   reconnectDelayMs: 200,
   readMessagesMax: 10_000,
   readBytesMax: 8 * 1024 * 1024,
+  entryCacheBytesPerGroupMax: 16 * 1024 * 1024,
+  recentRecordsBytesPerPartitionMax: 16 * 1024 * 1024,
 })
 
 export interface LaminarNodeConfig {
