@@ -26,6 +26,10 @@ export class ConsumerGroup {
     return this.#ackFloor
   }
 
+  get ackedCount(): number {
+    return this.#acked.size
+  }
+
   /** Acked offsets above the floor, ascending. */
   acked(): number[] {
     return [...this.#acked].sort(ascending)

@@ -62,6 +62,6 @@ export {
 } from './dispatcher'
 export { ACK_WAIT_MS_MAX, MAX_DELIVERIES_MAX } from './group-config'
 export type { OffsetLocation } from './offset-index'
-export type { GroupState, PartitionStateMachineOptions } from './partition-state-machine'
+export type { GroupState, GroupSummary, PartitionStateMachineOptions } from './partition-state-machine'
 export { PartitionStateMachine } from './partition-state-machine'
 export { MAX_MESSAGE_BYTES_MAX, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN } from './topic-config'

@@ -33,6 +33,14 @@ export interface GroupState {
   readonly deliveryCounts: readonly (readonly [number, number])[]
 }
 
+/** A group's settings and progress without its acked set. */
+export interface GroupSummary {
+  config: GroupConfig
+  ackFloor: number
+  /** How many offsets above the floor are handled. */
+  ackedAboveFloor: number
+}
+
 export interface PartitionStateMachineOptions {
   /** A sparse offset -> index entry is kept at most every this many records. */
   indexIntervalRecords?: number
@@ -118,6 +126,10 @@ export class PartitionStateMachine {
     this.#advanceApplied(index)
   }
 
+  /**
+   * A group's full replicated state (what a Dispatcher rebuilds from). Copies the acked set and
+   * delivery counts, O(ack window): on hot paths use {@link hasGroup} or {@link groupSummary}.
+   */
   group(name: string): GroupState | undefined {
     const group = this.#groups.get(name)
     if (group === undefined) return undefined
@@ -128,6 +140,17 @@ export class PartitionStateMachine {
       acked: group.acked(),
       deliveryCounts: group.deliveryCounts(),
     }
+  }
+
+  hasGroup(name: string): boolean {
+    return this.#groups.has(name)
+  }
+
+  /** Cheap view for describeGroup: lag is `endOffset - ackFloor - ackedAboveFloor`. */
+  groupSummary(name: string): GroupSummary | undefined {
+    const group = this.#groups.get(name)
+    if (group === undefined) return undefined
+    return { config: { ...group.config }, ackFloor: group.ackFloor, ackedAboveFloor: group.ackedCount }
   }
 
   groupNames(): string[] {
