@@ -32,13 +32,18 @@ export {
 } from './sim/checkers/raft-checkers'
 export type { Checker, Violation } from './sim/checkers/violation'
 export { VIOLATIONS_PER_CHECKER_MAX } from './sim/checkers/violation'
+export type { FaultKind, FaultSettings } from './sim/fault-plan'
+export { describeFaultSettings, FAULT_KINDS, parseFaultKinds, randomFaultSettings } from './sim/fault-plan'
 export type { FaultEvent, ProcessErrorEvent, RaftEvent } from './sim/history'
 export { SimHistory } from './sim/history'
 export type { LinkFaultSettings } from './sim/link-faults'
 export { CALM_LINKS, SimulatedLinks } from './sim/link-faults'
+export { Nemesis } from './sim/nemesis'
 export { Prng } from './sim/prng'
 export type { ProcessContext, ProcessFactory, SimPeer, SimProcess } from './sim/process'
 export { DurableRaftMirror, PersistedRaftLog } from './sim/raft/persisted-raft-log'
+export type { RaftClientStats } from './sim/raft/raft-client'
+export { RaftClient } from './sim/raft/raft-client'
 export type {
   ProposalAck,
   RaftHostFault,
@@ -46,6 +51,8 @@ export type {
   RaftProcessStatus,
 } from './sim/raft/raft-process'
 export { DEFAULT_RAFT_PROCESS_OPTIONS, RaftProcess, raftProcessFactory } from './sim/raft/raft-process'
+export type { SeedRunOptions, SeedRunResult } from './sim/run-seed'
+export { runSeed } from './sim/run-seed'
 export type {
   CrashOutcome,
   DurableChange,

@@ -169,10 +169,25 @@ export class Simulation<P extends SimProcess = SimProcess> {
     const endMs = this.time.nowMs + timeoutMs
     const queue = this.time.queue
     let budget = this.#eventsPerRunMax
+    let lastDrainMs = -1
     for (;;) {
-      await drainMicrotasks()
+      // Continuations of the last event run before the next one. A macrotask turn drains the
+      // microtask queue completely; it is paid once per instant of virtual time, and within an
+      // instant a few microtask turns let short continuations through.
+      if (lastDrainMs !== this.time.nowMs) {
+        await drainMicrotasks()
+        lastDrainMs = this.time.nowMs
+      } else {
+        for (let turn = 0; turn < MICROTASK_TURNS_PER_EVENT; turn++) await null
+      }
       if (predicate()) return true
-      const atMs = queue.peekAtMs()
+      let atMs = queue.peekAtMs()
+      if (atMs !== undefined && atMs > this.time.nowMs && lastDrainMs === this.time.nowMs) {
+        // Time is about to move: make sure nothing is left from this instant.
+        await drainMicrotasks()
+        if (predicate()) return true
+        atMs = queue.peekAtMs()
+      }
       if (atMs === undefined || atMs > endMs) break
       if (budget-- <= 0)
         throw new LaminarError('INTERNAL', `more than ${this.#eventsPerRunMax} events in one run`)
@@ -426,6 +441,9 @@ export class Simulation<P extends SimProcess = SimProcess> {
     this.trace(`fault ${description}`)
   }
 }
+
+/** Microtask turns granted after an event that does not move time. */
+const MICROTASK_TURNS_PER_EVENT = 4
 
 /**
  * Let every promise continuation triggered by the last event run before the next event:

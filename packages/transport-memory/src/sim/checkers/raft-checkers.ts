@@ -134,8 +134,13 @@ export const checkDurableStateMonotonic: Checker = (history) => {
   const out = collector('durable-state-monotonic')
   const lastSeen = new Map<string, { term: number; vote: NodeId; commit: number }>()
   const lastSynced = new Map<NodeId, { term: number; vote: NodeId; commit: number }>()
+  /** The last vote each node granted: a promise to a candidate that must survive a restart. */
+  const lastGranted = new Map<NodeId, { term: number; candidate: NodeId }>()
   for (const event of history.raft) {
-    if (event.kind === 'hardState') {
+    if (event.kind === 'vote') {
+      const known = lastGranted.get(event.node)
+      if (known === undefined || event.term >= known.term) lastGranted.set(event.node, event)
+    } else if (event.kind === 'hardState') {
       const life = `${event.node}#${event.incarnation}`
       const previous = lastSeen.get(life)
       if (previous !== undefined) {
@@ -154,6 +159,21 @@ export const checkDurableStateMonotonic: Checker = (history) => {
       lastSeen.set(life, event)
       if (event.synced) lastSynced.set(event.node, event)
     } else if (event.kind === 'recovered') {
+      const granted = lastGranted.get(event.node)
+      if (granted !== undefined) {
+        if (event.term < granted.term) {
+          out.add(
+            `${event.node} restarted in term ${event.term} after voting in term ${granted.term}`,
+            event.atMs,
+          )
+        } else if (event.term === granted.term && event.vote !== granted.candidate) {
+          out.add(
+            `${event.node} restarted in term ${event.term} with vote '${event.vote}' after granting ` +
+              `its vote to ${granted.candidate}`,
+            event.atMs,
+          )
+        }
+      }
       const synced = lastSynced.get(event.node)
       if (synced === undefined) continue
       if (event.term < synced.term) {

@@ -15,6 +15,7 @@ import {
 } from '@laminar-ts/core'
 import { pack, unpack } from 'msgpackr'
 import type { DurableChange } from '../simulated-storage'
+import { digestBytes } from '../trace-hash'
 
 /** Key of the hard state. */
 const HARD_STATE_KEY = Uint8Array.of(0x01)
@@ -33,11 +34,14 @@ export class PersistedRaftLog implements LogStorage {
   #hardState: HardState
   readonly #confState: ConfState
   readonly #entries: Entry[]
+  /** Content digests, parallel to `#entries`, computed once per entry for the checkers. */
+  readonly #digests: string[]
 
   private constructor(hardState: HardState, confState: ConfState, entries: Entry[]) {
     this.#hardState = hardState
     this.#confState = confState
     this.#entries = entries
+    this.#digests = entries.map((entry) => digestBytes(entry.data))
   }
 
   /** Rebuild from storage (empty storage: a fresh node). Every node of `voters` votes. */
@@ -94,7 +98,11 @@ export class PersistedRaftLog implements LogStorage {
       throw new Error(`log gap: appending ${first.index} after ${this.#entries.length}`)
     }
     this.#entries.length = first.index - 1
-    for (const entry of ready.entries) this.#entries.push(entry)
+    this.#digests.length = first.index - 1
+    for (const entry of ready.entries) {
+      this.#entries.push(entry)
+      this.#digests.push(digestBytes(entry.data))
+    }
   }
 
   get hardState(): HardState {
@@ -108,6 +116,11 @@ export class PersistedRaftLog implements LogStorage {
 
   entry(index: number): Entry | undefined {
     return this.#entries[index - 1]
+  }
+
+  /** The digest of the entry at `index` (see {@link digestBytes}). */
+  digest(index: number): string | undefined {
+    return this.#digests[index - 1]
   }
 
   initialState(): { hardState: HardState; confState: ConfState } {
@@ -168,7 +181,7 @@ export class DurableRaftMirror {
         if (change.type === 'put') this.hardState = unpack(change.value) as HardState
       } else if (key[0] === ENTRY_PREFIX && key.length === 9) {
         const index = entryIndex(key)
-        if (change.type === 'put') this.terms.set(index, (unpack(change.value) as { term: number }).term)
+        if (change.type === 'put') this.terms.set(index, entryTerm(change.value))
         else this.terms.delete(index)
       }
     }
@@ -194,11 +207,29 @@ function entryIndex(key: Uint8Array): number {
   return view.getUint32(1) * 0x1_0000_0000 + view.getUint32(5)
 }
 
+/** Entry value: term (8 bytes big-endian), type (1 byte: 0 normal, 1 confChange), data. */
+const ENTRY_HEADER_BYTES = 9
+
 function encodeEntry(entry: Entry): Uint8Array {
-  return pack({ term: entry.term, type: entry.type, data: entry.data })
+  const value = new Uint8Array(ENTRY_HEADER_BYTES + entry.data.byteLength)
+  const view = new DataView(value.buffer)
+  view.setUint32(0, Math.floor(entry.term / 0x1_0000_0000))
+  view.setUint32(4, entry.term >>> 0)
+  value[8] = entry.type === 'normal' ? 0 : 1
+  value.set(entry.data, ENTRY_HEADER_BYTES)
+  return value
+}
+
+function entryTerm(value: Uint8Array): number {
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength)
+  return view.getUint32(0) * 0x1_0000_0000 + view.getUint32(4)
 }
 
 function decodeEntry(index: number, value: Uint8Array): Entry {
-  const decoded = unpack(value) as { term: number; type: Entry['type']; data: Uint8Array }
-  return { index, term: decoded.term, type: decoded.type, data: new Uint8Array(decoded.data) }
+  return {
+    index,
+    term: entryTerm(value),
+    type: value[8] === 0 ? 'normal' : 'confChange',
+    data: value.slice(ENTRY_HEADER_BYTES),
+  }
 }

@@ -32,6 +32,8 @@ export interface RaftProcessOptions {
   peerBufferedBytesMax: number
   /** Wait this long before dialling a peer again after a failed connect. */
   reconnectDelayMs: number
+  /** Raft flow control: bytes of entries per append message (small values split appends). */
+  maxSizePerMsg: number
   /** Test-only broken Raft rules. */
   raftFaults?: RaftFaults
   /** Test-only broken host rule. */
@@ -39,13 +41,14 @@ export interface RaftProcessOptions {
 }
 
 export const DEFAULT_RAFT_PROCESS_OPTIONS: Readonly<RaftProcessOptions> = Object.freeze({
-  tickIntervalMs: 10,
+  tickIntervalMs: 50,
   electionTicks: 10,
   heartbeatTicks: 2,
   proposalTimeoutMs: 1_000,
   pendingProposalsMax: 1_024,
   peerBufferedBytesMax: 4 * 1024 * 1024,
   reconnectDelayMs: 30,
+  maxSizePerMsg: 1024 * 1024,
 })
 
 /** A client's view of a successful proposal. */
@@ -139,6 +142,7 @@ export class RaftProcess implements SimProcess {
       random: () => context.random.next(),
       checkQuorum: true,
       preVote: true,
+      maxSizePerMsg: this.#options.maxSizePerMsg,
       faults: this.#options.raftFaults,
     })
     const self = context.peers.find((peer) => peer.id === this.id)
@@ -226,8 +230,7 @@ export class RaftProcess implements SimProcess {
     if (log === undefined) return []
     const result: Array<{ term: number; digest: string }> = []
     for (let index = 1; index <= log.lastIndex(); index++) {
-      const entry = log.entry(index)!
-      result.push({ term: entry.term, digest: digestBytes(entry.data) })
+      result.push({ term: log.entry(index)!.term, digest: log.digest(index)! })
     }
     return result
   }
@@ -367,8 +370,9 @@ export class RaftProcess implements SimProcess {
 
   #apply(entries: readonly Entry[]): void {
     const context = this.#context
+    const log = this.#log!
     for (const entry of entries) {
-      const digest = digestBytes(entry.data)
+      const digest = log.entry(entry.index) === entry ? log.digest(entry.index)! : digestBytes(entry.data)
       const atMs = context.clock.now()
       context.history.recordRaft({
         kind: 'apply',
