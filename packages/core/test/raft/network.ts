@@ -116,6 +116,22 @@ export class Network {
     return node
   }
 
+  /**
+   * Crash and restart: a new RawNode over the same storage (only what was persisted survives).
+   * The state machine is rebuilt by re-applying from the start of the log (applied = 0).
+   */
+  restart(id: string): void {
+    const old = this.node(id)
+    const raw = new RawNode(makeConfig(id, old.storage, this.random, this.options.config))
+    this.nodes.set(id, {
+      ...old,
+      raw,
+      applied: [],
+      readStates: [],
+      confState: old.storage.initialState().confState,
+    })
+  }
+
   node(id: string): TestNode {
     const node = this.nodes.get(id)
     if (!node) throw new Error(`no node ${id}`)
