@@ -52,6 +52,11 @@ export async function readStoredEntries(
       }
       result.push(stored)
       expected++
+      // Full: stop here rather than read a page only to find the next entry does not fit.
+      if (bytes >= maxBytes) {
+        full = true
+        return false
+      }
       return undefined
     },
     Math.max(1, Math.min(READ_PAGE_ENTRIES, hi - lo)),

@@ -69,8 +69,8 @@ export function decodeEntry(key: Uint8Array, value: Uint8Array, expectedIndex: n
   const index = readUint64(view, 13)
   if (index !== expectedIndex) throw corrupt(key, `entry ${index} stored under index ${expectedIndex}`)
   return {
-    // slice: the entry owns its data, independent of the storage's buffer.
-    entry: { term: readUint64(view, 5), index, type, data: value.slice(ENTRY_HEADER_BYTES) },
+    // A view, no copy: the storage handed this value to us (the port says callers own results).
+    entry: { term: readUint64(view, 5), index, type, data: value.subarray(ENTRY_HEADER_BYTES) },
     timestampMs: view.getFloat64(21),
   }
 }

@@ -72,7 +72,7 @@ describe('SegmentedLog: entry cache', () => {
     const storage = await TestMemoryStorage.create()
     const log = await SegmentedLog.open(storage, 'p0', { entryCacheBytesMax: CACHED_ENTRY_BYTES * 2 })
     await log.persist({ entries: makeEntries(1, 10, 1, 100), timestampMs: 0 })
-    const entry = storage.entries.find((e) => e.value.length === 129 && e.value[20] === 2)! // index 2's value
+    const entry = storage.entries.find((e) => e.value.length === 129 && e.value[20] === 1)! // index 1's value
     entry.value[60]! ^= 0xff
     const loaded = nextLoad(log)
     expect(raftError(() => log.entries(1, 3, 1000)).kind).toBe('temporarilyUnavailable')
