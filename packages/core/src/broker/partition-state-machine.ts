@@ -1,6 +1,4 @@
 import { decodePartitionCommand } from '../codec/command-codec'
-import { decodeSnapshot, encodeSnapshot } from '../codec/snapshot-codec'
-import { arrayOf, int, str } from '../codec/value-checks'
 import { isLaminarError, LaminarError, type LaminarErrorCode } from '../errors/laminar-error'
 import {
   ACK_OFFSETS_MAX,
@@ -19,6 +17,7 @@ import { ConsumerGroup } from './consumer-group'
 import { definedFields } from './defined-fields'
 import { validateGroupConfig } from './group-config'
 import { INDEX_INTERVAL_RECORDS_DEFAULT, OffsetIndex, type OffsetLocation } from './offset-index'
+import { decodePartitionSnapshot, encodePartitionSnapshot } from './partition-snapshot'
 import { ProducerTable } from './producer-table'
 
 /** A consumer group's replicated state on one partition, as the dispatcher rebuilds from it. */
@@ -198,50 +197,27 @@ export class PartitionStateMachine {
 
   /** Everything above, at appliedIndex, canonical (sorted) so equal states give equal bytes. */
   snapshot(): Uint8Array {
-    const groups = [...this.#groups.values()].sort(byName).map((group) => group.toSnapshot())
-    const committed = [...this.#committedOffsets].sort((a, b) => compareStrings(a[0], b[0]))
-    return encodeSnapshot('partition', [
-      this.#appliedIndex,
-      this.#endOffset,
-      this.#logStartOffset,
-      this.#index.toSnapshot(),
-      this.#producers.toSnapshot(),
-      groups,
-      committed,
-    ])
+    return encodePartitionSnapshot({
+      appliedIndex: this.#appliedIndex,
+      endOffset: this.#endOffset,
+      logStartOffset: this.#logStartOffset,
+      index: this.#index,
+      producers: this.#producers,
+      groups: this.#groups,
+      committedOffsets: this.#committedOffsets,
+    })
   }
 
   /** Replace all state with a snapshot's. Throws STORAGE_CORRUPT (and changes nothing) on bad bytes. */
   restore(bytes: Uint8Array): void {
-    const state = decodeSnapshot('partition', bytes, (body) => {
-      const [applied, end, start, index, producers, groups, committed] = body
-      const groupMap = new Map<string, ConsumerGroup>()
-      for (const value of arrayOf(groups, 'groups')) {
-        const group = ConsumerGroup.fromSnapshot(value)
-        groupMap.set(group.name, group)
-      }
-      const committedMap = new Map<string, number>()
-      for (const pair of arrayOf(committed, 'committed offsets')) {
-        const [name, offset] = arrayOf(pair, 'committed offset')
-        committedMap.set(str(name, 'group'), int(offset, 'offset'))
-      }
-      return {
-        appliedIndex: int(applied, 'appliedIndex'),
-        endOffset: int(end, 'endOffset'),
-        logStartOffset: int(start, 'logStartOffset'),
-        index: OffsetIndex.fromSnapshot(index),
-        producers: ProducerTable.fromSnapshot(producers),
-        groups: groupMap,
-        committed: committedMap,
-      }
-    })
+    const state = decodePartitionSnapshot(bytes)
     this.#appliedIndex = state.appliedIndex
     this.#endOffset = state.endOffset
     this.#logStartOffset = state.logStartOffset
     this.#index = state.index
     this.#producers = state.producers
     this.#groups = state.groups
-    this.#committedOffsets = state.committed
+    this.#committedOffsets = state.committedOffsets
   }
 
   #advanceApplied(index: number): void {
@@ -407,12 +383,4 @@ function errorResult(code: LaminarErrorCode, message: string): ErrorResult {
 
 function internal(message: string): LaminarError {
   return new LaminarError('INTERNAL', message)
-}
-
-function byName(a: ConsumerGroup, b: ConsumerGroup): number {
-  return compareStrings(a.name, b.name)
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }
