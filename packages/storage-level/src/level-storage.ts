@@ -40,7 +40,7 @@ export const SYNC_MARKER_KEY: Uint8Array = Uint8Array.from([
 /**
  * The Storage port over an abstract-level database (classic-level, memory-level, ...).
  * `sync: true` maps to the batch's `sync` option (an fsync in classic-level).
- * Storage errors from the database are wrapped as INTERNAL with the original as `cause`.
+ * Storage errors from the database are wrapped as STORAGE_FAILED with the original as `cause`.
  */
 export class LevelStorage extends Storage {
   readonly supports: StorageSupports
@@ -133,7 +133,7 @@ async function wrap<T>(operation: string, run: () => Promise<T>): Promise<T> {
     if (cause instanceof LaminarError) throw cause
     const code = (cause as { code?: unknown }).code
     throw new LaminarError(
-      'INTERNAL',
+      'STORAGE_FAILED',
       `level ${operation} failed${typeof code === 'string' ? `: ${code}` : ''}`,
       {
         cause,

@@ -330,7 +330,7 @@ export class SegmentedLog {
         this.#endLoad(load)
         const wrapped = isLaminarError(error)
           ? error
-          : new LaminarError('INTERNAL', `loading entries of ${this.groupId} failed`, { cause: error })
+          : new LaminarError('STORAGE_FAILED', `loading entries of ${this.groupId} failed`, { cause: error })
         this.#emit({ groupId: this.groupId, lo, hi: lo, error: wrapped })
       },
     )
@@ -380,7 +380,7 @@ export class SegmentedLog {
       markFailed: (error: unknown) => {
         if (!release()) return
         this.#failure = new LaminarError(
-          'INTERNAL',
+          'STORAGE_FAILED',
           `a write of log ${this.groupId} failed: reopen the log`,
           {
             cause: error,

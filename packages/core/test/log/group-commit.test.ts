@@ -103,7 +103,7 @@ describe('GroupCommit', () => {
     ])
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
     const error = await caught(() => a.stage({ entries: makeEntries(3, 3, 1), timestampMs: 0 }))
-    expect(isLaminarError(error, 'INTERNAL')).toBe(true)
+    expect(isLaminarError(error, 'STORAGE_FAILED')).toBe(true)
     expect(((error as LaminarError).cause as Error).message).toBe('disk full')
     // The storage itself is fine: a reopened log continues from what was written (nothing).
     const reopened = await SegmentedLog.open(storage, 'a')
