@@ -59,7 +59,14 @@ export class Dispatcher {
   readonly #handled = new Set<number>()
   /** Deliveries so far per offset, as far as this leader knows. */
   readonly #deliveryCounts = new Map<number, number>()
-  readonly #inFlight = new Map<number, InFlight>()
+  /**
+   * Offset -> delivery. Invariant (unless #deadlinesUnsorted): insertion order is deadline order,
+   * so expire() and nextDeadlineMs() look only at the front. It holds because deadlines are
+   * nowMs + ackWaitMs with a non-decreasing clock and working() re-inserts at the end.
+   */
+  #inFlight = new Map<number, InFlight>()
+  #lastDeadlineMs = Number.NEGATIVE_INFINITY
+  #deadlinesUnsorted = false
   readonly #queue = new RedeliveryQueue()
   readonly #members = new Map<string, Member>()
   #rotation: string[] = []
@@ -203,7 +210,7 @@ export class Dispatcher {
       const deadlineMs = nowMs + this.#config.ackWaitMs
       this.#deliveryCounts.set(offset, deliveryCount)
       if (maxDeliveries > 0 && deliveryCount >= 2) this.#redeliveredOut.push(offset)
-      this.#inFlight.set(offset, { memberId, deadlineMs, deliveryCount })
+      this.#track(offset, { memberId, deadlineMs, deliveryCount })
       member.inFlight++
       this.#keys.onDelivered(offset, memberId)
       deliveries.push({ memberId, offset, deliveryCount, deadlineMs })
@@ -244,29 +251,32 @@ export class Dispatcher {
     this.#member(memberId)
     for (const offset of offsets) {
       const entry = this.#inFlight.get(offset)
-      if (entry?.memberId === memberId) entry.deadlineMs = nowMs + this.#config.ackWaitMs
+      if (entry?.memberId !== memberId) continue
+      this.#inFlight.delete(offset)
+      entry.deadlineMs = nowMs + this.#config.ackWaitMs
+      this.#track(offset, entry)
     }
   }
 
   /** Queue for redelivery every message whose ack deadline passed. Returns how many. */
   expire(nowMs: number): number {
+    this.#sortDeadlines()
     let expired = 0
     for (const [offset, entry] of this.#inFlight) {
-      if (entry.deadlineMs <= nowMs) {
-        this.#release(offset, undefined)
-        expired++
-      }
+      if (entry.deadlineMs > nowMs) break
+      this.#release(offset, undefined)
+      expired++
     }
     return expired
   }
 
   /** The earliest ack deadline or delayed redelivery, or undefined when nothing waits on time. */
   nextDeadlineMs(): number | undefined {
-    let next = this.#queue.nextDueMs()
-    for (const entry of this.#inFlight.values()) {
-      if (next === undefined || entry.deadlineMs < next) next = entry.deadlineMs
-    }
-    return next
+    this.#sortDeadlines()
+    const queued = this.#queue.nextDueMs()
+    const inFlight = this.#inFlight.values().next().value?.deadlineMs
+    if (queued === undefined) return inFlight
+    return inFlight === undefined ? queued : Math.min(queued, inFlight)
   }
 
   /** Commands to propose, in this order: acks of all members batched, redeliveries, dropped dead letters. */
@@ -335,6 +345,20 @@ export class Dispatcher {
 
   #windowEnd(): number {
     return Math.min(this.#endOffset, this.#ackFloor + ACK_WINDOW_MAX)
+  }
+
+  /** Add an in-flight entry at the end of the deadline order (noting when that breaks the order). */
+  #track(offset: number, entry: InFlight): void {
+    if (entry.deadlineMs < this.#lastDeadlineMs) this.#deadlinesUnsorted = true
+    else this.#lastDeadlineMs = entry.deadlineMs
+    this.#inFlight.set(offset, entry)
+  }
+
+  /** Restore the deadline order after a clock step back or a shorter ackWaitMs (rare). */
+  #sortDeadlines(): void {
+    if (!this.#deadlinesUnsorted) return
+    this.#inFlight = new Map([...this.#inFlight].sort((a, b) => a[1].deadlineMs - b[1].deadlineMs))
+    this.#deadlinesUnsorted = false
   }
 
   /** End an in-flight message; requeue it (due at `dueMs`, or now), or drop it when `dueMs` is null. */

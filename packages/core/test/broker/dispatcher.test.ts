@@ -154,6 +154,22 @@ describe('Dispatcher: redelivery', () => {
     expect(d.expire(180)).toBe(1)
   })
 
+  it('expires in deadline order after working(), a shorter ack wait and a clock step back', () => {
+    const d = dispatcher(4, { ackWaitMs: 100 }, ['a'], 1)
+    d.grantCredit('a', 4)
+    d.nextDeliveries(0, 2) // offsets 0, 1: deadline 100
+    d.working('a', [0], 50) // offset 0: deadline 150, behind offset 1
+    d.onConfigChanged({ ...d.config, ackWaitMs: 10 })
+    d.nextDeliveries(60, 1) // offset 2: deadline 70
+    d.nextDeliveries(40, 1) // offset 3: deadline 50 (the caller's clock stepped back)
+    expect(d.nextDeadlineMs()).toBe(50)
+    expect(d.expire(70)).toBe(2)
+    expect(d.nextDeadlineMs()).toBe(100)
+    expect(d.expire(100)).toBe(1)
+    expect(d.holderOf(0)).toBe('a')
+    expect(d.expire(150)).toBe(1)
+  })
+
   it('treats an ack from a timed-out member as an ack', () => {
     const d = dispatcher(1, { ackWaitMs: 100 }, ['a', 'b'])
     d.nextDeliveries(0)
