@@ -38,7 +38,15 @@ export function isRaftError(error: unknown, kind?: RaftErrorKind): error is Raft
   return error instanceof RaftError && (kind === undefined || error.kind === kind)
 }
 
-/** Throws an invariant violation: used where etcd panics. */
-export function invariant(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new RaftError('invariantViolated', message)
+/**
+ * Throws an invariant violation: used where etcd panics. Pass a function for a message that
+ * interpolates values, so hot paths do not build strings when the invariant holds.
+ */
+export function invariant(condition: boolean, message: string | (() => string)): asserts condition {
+  if (!condition) throw new RaftError('invariantViolated', typeof message === 'string' ? message : message())
+}
+
+/** Throws an invariant violation with a message built only on failure (`if (!ok) invariantFailed(...)`). */
+export function invariantFailed(message: string): never {
+  throw new RaftError('invariantViolated', message)
 }

@@ -2,7 +2,7 @@
  * An in-memory LogStorage (etcd-io/raft storage.go MemoryStorage), for tests, benchmarks and the
  * simulator. entries[0] is a dummy holding the last snapshot's index and term.
  */
-import { invariant, RaftError } from './errors'
+import { invariantFailed, RaftError } from './errors'
 import { limitEntriesSize } from './raft-log'
 import {
   type ConfState,
@@ -43,9 +43,8 @@ export class MemoryLogStorage implements LogStorage {
     this.hardState = { ...hardState }
   }
 
-  private get offset(): number {
-    return (this.entriesWithDummy[0] as Entry).index
-  }
+  /** Index of the dummy entry (the last snapshot's index). */
+  private offset = 0
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
     if (lo <= this.offset) throw new RaftLogError('compacted')
@@ -83,6 +82,7 @@ export class MemoryLogStorage implements LogStorage {
     this.entriesWithDummy = [
       { term: snapshot.metadata.term, index: snapshot.metadata.index, type: 'normal', data: EMPTY_DATA },
     ]
+    this.offset = snapshot.metadata.index
   }
 
   /** Records a snapshot of the applied state at `index` (entries stay until compact()). */
@@ -90,7 +90,8 @@ export class MemoryLogStorage implements LogStorage {
     if (index <= this.currentSnapshot.metadata.index) {
       throw new RaftError('snapshotOutOfDate', 'requested snapshot is older than the existing one')
     }
-    invariant(index <= this.lastIndex(), `snapshot ${index} is beyond the last index ${this.lastIndex()}`)
+    if (!(index <= this.lastIndex()))
+      invariantFailed(`snapshot ${index} is beyond the last index ${this.lastIndex()}`)
     const term = (this.entriesWithDummy[index - this.offset] as Entry).term
     this.currentSnapshot = { metadata: { index, term, confState }, data }
     return this.currentSnapshot
@@ -100,7 +101,8 @@ export class MemoryLogStorage implements LogStorage {
   compact(index: number): void {
     const offset = this.offset
     if (index <= offset) throw new RaftLogError('compacted')
-    invariant(index <= this.lastIndex(), `compact ${index} is beyond the last index ${this.lastIndex()}`)
+    if (!(index <= this.lastIndex()))
+      invariantFailed(`compact ${index} is beyond the last index ${this.lastIndex()}`)
     const position = index - offset
     const dummy: Entry = {
       term: (this.entriesWithDummy[position] as Entry).term,
@@ -111,6 +113,7 @@ export class MemoryLogStorage implements LogStorage {
     const kept = this.entriesWithDummy.slice(position)
     kept[0] = dummy
     this.entriesWithDummy = kept
+    this.offset = index
   }
 
   /** Appends persisted entries, truncating a conflicting suffix; entries below firstIndex are skipped. */
@@ -124,10 +127,8 @@ export class MemoryLogStorage implements LogStorage {
     if (firstIndex > first.index) start = firstIndex - first.index
     const position = (entries[start] as Entry).index - this.offset
     const length = this.entriesWithDummy.length
-    invariant(
-      position <= length,
-      `missing log entry [last: ${this.lastIndex()}, append at: ${position + this.offset}]`,
-    )
+    if (!(position <= length))
+      invariantFailed(`missing log entry [last: ${this.lastIndex()}, append at: ${position + this.offset}]`)
     if (position < length) this.entriesWithDummy.length = position
     for (let i = start; i < entries.length; i++) this.entriesWithDummy.push(entries[i] as Entry)
   }

@@ -4,7 +4,7 @@
  *
  * Invariants: applied <= applying <= committed <= lastIndex; firstIndex - 1 <= applied.
  */
-import { invariant } from './errors'
+import { invariant, invariantFailed } from './errors'
 import { type Entry, type LogStorage, RaftLogError, type Snapshot } from './types'
 import { UnstableLog } from './unstable-log'
 
@@ -95,7 +95,8 @@ export class RaftLog {
     const lastNewIndex = index + entries.length
     const conflictIndex = this.findConflict(entries)
     if (conflictIndex !== 0) {
-      invariant(conflictIndex > this.committed, `entry ${conflictIndex} conflicts with committed entry`)
+      if (!(conflictIndex > this.committed))
+        invariantFailed(`entry ${conflictIndex} conflicts with committed entry`)
       const start = conflictIndex - (index + 1)
       this.append(start === 0 ? entries : entries.slice(start))
     }
@@ -108,18 +109,19 @@ export class RaftLog {
   append(entries: readonly Entry[]): number {
     const first = entries[0]
     if (first === undefined) return this.lastIndex()
-    invariant(
-      first.index - 1 >= this.committed,
-      `append at ${first.index} is below committed ${this.committed}`,
-    )
+    if (!(first.index - 1 >= this.committed))
+      invariantFailed(`append at ${first.index} is below committed ${this.committed}`)
     this.unstable.truncateAndAppend(entries)
     return this.lastIndex()
   }
 
   /** Index of the first entry whose term differs from ours (or that we lack); 0 if all match. */
   findConflict(entries: readonly Entry[]): number {
+    const lastIndex = this.lastIndex()
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as Entry
+      // Past our last index nothing can match: the common case of a plain append, answered at once.
+      if (entry.index > lastIndex) return entry.index
       if (!this.matchTerm(entry.index, entry.term)) return entry.index
     }
     return 0
@@ -181,7 +183,8 @@ export class RaftLog {
 
   commitTo(index: number): void {
     if (index <= this.committed) return
-    invariant(index <= this.lastIndex(), `commit ${index} is beyond the last index ${this.lastIndex()}`)
+    if (!(index <= this.lastIndex()))
+      invariantFailed(`commit ${index} is beyond the last index ${this.lastIndex()}`)
     this.committed = index
   }
 
@@ -191,7 +194,7 @@ export class RaftLog {
 
   appliedTo(index: number): void {
     if (index <= this.applied) return
-    invariant(index <= this.committed, `applied ${index} is beyond committed ${this.committed}`)
+    if (!(index <= this.committed)) invariantFailed(`applied ${index} is beyond committed ${this.committed}`)
     this.applied = index
     if (this.applying < index) this.applying = index
   }
@@ -222,7 +225,8 @@ export class RaftLog {
   slice(lo: number, hi: number, maxBytes: number): Entry[] {
     if (lo >= hi) return []
     if (lo < this.firstIndex()) throw new RaftLogError('compacted')
-    invariant(hi <= this.lastIndex() + 1, `slice [${lo}, ${hi}) beyond last index ${this.lastIndex()}`)
+    if (!(hi <= this.lastIndex() + 1))
+      invariantFailed(`slice [${lo}, ${hi}) beyond last index ${this.lastIndex()}`)
     const unstableOffset = this.unstable.offset
     let stored: Entry[] | undefined
     if (lo < unstableOffset) {

@@ -89,6 +89,11 @@ export class Raft {
   readOnly = new ReadOnly(READ_ONLY_PENDING_MAX)
   /** ReadIndex requests received before this leader committed an entry of its term. */
   pendingReadIndexMessages: Message[] = []
+  /**
+   * Leader only: entries were proposed and not yet sent. Flushed (one append per follower) by
+   * flushAppends(), which RawNode calls before it reports or hands out a Ready.
+   */
+  appendsPending = false
   /** Ticks since the last election timeout (followers) or check-quorum round (leader). */
   electionElapsed = 0
   heartbeatElapsed = 0
@@ -159,7 +164,7 @@ export class Raft {
     const type = message.type
     if (type === 'vote' || type === 'voteResp' || type === 'preVote' || type === 'preVoteResp') {
       // Vote messages carry the term they are for (a pre-vote's is the future term), set by the caller.
-      invariant(message.term !== 0, `term should be set when sending ${type}`)
+      invariant(message.term !== 0, () => `term should be set when sending ${type}`)
     } else if (type !== 'prop' && type !== 'readIndex') {
       // Proposals and read requests forwarded to the leader carry no term: they are local-like.
       message.term = this.term
@@ -213,6 +218,7 @@ export class Raft {
     }
     this.pendingConfIndex = 0
     this.uncommittedBytes = 0
+    this.appendsPending = false
     this.readOnly = new ReadOnly(READ_ONLY_PENDING_MAX)
     this.pendingReadIndexMessages = []
   }
@@ -415,7 +421,10 @@ export class Raft {
     // The leader's own entry counts toward the quorum at once; the host persists it before
     // sending, and etcd shows a leader may write to its disk in parallel with replicating.
     this.tracker.progress.get(this.id)?.maybeUpdate(lastIndex)
-    this.maybeCommit()
+    // Raising the leader's own match moves the commit index only when a majority is the leader
+    // alone (a single voter, or a joint half of one); otherwise the followers' acks decide.
+    const voters = this.tracker.config.voters
+    if (voters[0].size <= 1 || voters[1].size === 1) this.maybeCommit()
     return true
   }
 
@@ -511,6 +520,14 @@ export class Raft {
     }
     if (this.leadTransferee !== NONE && !this.tracker.isVoter(this.leadTransferee)) this.abortLeaderTransfer()
     return confState
+  }
+
+  /** Sends the appends deferred by proposals (see appendsPending). */
+  flushAppends(): void {
+    if (!this.appendsPending) return
+    this.appendsPending = false
+    if (this.role !== 'leader') return
+    for (const id of this.tracker.progress.keys()) if (id !== this.id) maybeSendAppend(this, id, false)
   }
 
   /** Broadcasts heartbeats (also used by ReadIndex to confirm leadership). */

@@ -114,16 +114,20 @@ export class RawNode {
 
   hasReady(): boolean {
     const raft = this.raft
+    raft.flushAppends()
     const log = raft.raftLog
     if (raft.msgs.length > 0 || log.unstable.entries.length > 0 || raft.readStates.length > 0) return true
     if (log.hasPendingSnapshot() || log.hasNextCommittedEnts()) return true
     if (raft.lead !== this.prevSoftState.leader || raft.role !== this.prevSoftState.role) return true
-    const hardState = raft.hardState()
-    return !hardStateEqual(hardState, this.prevHardState)
+    // Field by field rather than via hardState(): hasReady runs in every host loop, so it avoids allocating.
+    const previous = this.prevHardState
+    const vote = raft.faults.forgetVote === true ? previous.vote : raft.vote
+    return raft.term !== previous.term || vote !== previous.vote || log.committed !== previous.commit
   }
 
   ready(): Ready {
     const raft = this.raft
+    raft.flushAppends()
     const log = raft.raftLog
     let committedEntries: Entry[]
     try {

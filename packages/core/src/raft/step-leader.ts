@@ -105,7 +105,9 @@ function propose(raft: Raft, message: Message): void {
   }
   if (!raft.appendEntries(entries)) dropProposal('too many uncommitted bytes')
   raft.pendingConfIndex = pendingConfIndex
-  bcastAppend(raft)
+  // Batching: appends for proposals go out when the host next asks for a Ready, so all proposals
+  // made in between travel in one append per follower instead of one each.
+  raft.appendsPending = true
 }
 
 function readIndex(raft: Raft, message: Message): void {

@@ -2,7 +2,7 @@
  * Entries and a snapshot not yet persisted by the host (etcd-io/raft log_unstable.go).
  * They live here until the host persists a Ready and calls advance().
  */
-import { invariant } from './errors'
+import { invariantFailed } from './errors'
 import type { Entry, Snapshot } from './types'
 
 export class UnstableLog {
@@ -76,7 +76,7 @@ export class UnstableLog {
       this.entries = entries.slice()
       return
     }
-    invariant(fromIndex < end, `unstable append leaves a gap: ${fromIndex} after ${end - 1}`)
+    if (!(fromIndex < end)) invariantFailed(`unstable append leaves a gap: ${fromIndex} after ${end - 1}`)
     const kept = this.entries.slice(0, fromIndex - this.offset)
     for (let i = 0; i < entries.length; i++) kept.push(entries[i] as Entry)
     this.entries = kept
@@ -84,10 +84,10 @@ export class UnstableLog {
 
   /** Entries in [lo, hi); the caller guarantees offset <= lo <= hi <= offset + length. */
   slice(lo: number, hi: number): Entry[] {
-    invariant(
-      lo >= this.offset && hi <= this.offset + this.entries.length && lo <= hi,
-      `unstable slice [${lo}, ${hi}) out of bounds [${this.offset}, ${this.offset + this.entries.length})`,
-    )
+    if (!(lo >= this.offset && hi <= this.offset + this.entries.length && lo <= hi))
+      invariantFailed(
+        `unstable slice [${lo}, ${hi}) out of bounds [${this.offset}, ${this.offset + this.entries.length})`,
+      )
     return this.entries.slice(lo - this.offset, hi - this.offset)
   }
 }
