@@ -484,7 +484,14 @@ export class Raft {
     }
   }
 
-  /** Applies a committed conf change to the tracker and returns the new ConfState. */
+  /**
+   * Applies a committed conf change to the tracker and returns the new ConfState.
+   *
+   * Hazard: removing a node from a 2-voter cluster. The removal needs both voters to commit; if
+   * the leader applies it but the other node never learns the commit (lost message, or shut down
+   * at once), that node keeps the 2-voter config and, when the leader was the one removed, can
+   * never win an election again. See docs/raft.md, "The 2-node removal hazard".
+   */
   applyConfChange(change: ConfChange): ConfState {
     const changer = new Changer(this.tracker, this.raftLog.lastIndex())
     let result: ChangeResult
