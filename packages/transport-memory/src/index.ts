@@ -22,6 +22,7 @@ export {
 export type { QueueEvent } from './sim/checkers/queue-history'
 export {
   checkAckDurability,
+  checkCommittedEntriesUnlosable,
   checkDurableStateMonotonic,
   checkElectionSafety,
   checkLeaderCompleteness,

@@ -28,6 +28,10 @@ export interface FaultSettings {
   faultDurationMsMax: number
   /** Raft's bytes per append message: small values split catch-up appends across messages. */
   maxSizePerMsg: number
+  /** Raft tick period: election timeouts are 10 to 20 ticks. */
+  tickIntervalMs: number
+  /** Chance a new leader is crashed or isolated within milliseconds (needs partition or crash on). */
+  leaderChurnRate: number
 }
 
 /** Parse a `--faults` list; throws on an unknown name. */
@@ -58,19 +62,23 @@ export function randomFaultSettings(
   const links: LinkFaultSettings = {
     ...CALM_LINKS,
     delayMsMax: on('delay') ? random.between(5, 60) : CALM_LINKS.delayMsMax,
-    dropRate: on('drop') ? round(random.next() * 0.2) : 0,
+    dropRate: on('drop') ? round(random.next() * 0.3) : 0,
     duplicateRate: on('duplicate') ? round(random.next() * 0.1) : 0,
     reorderRate: on('reorder') ? round(random.next() * 0.3) : 0,
   }
-  const nemesisIntervalMsMin = random.between(50, 400)
-  const faultDurationMsMin = random.between(50, 500)
+  // A third of the seeds are storms: faults every few tens of ms, each short-lived.
+  const storm = random.chance(1 / 3)
+  const nemesisIntervalMsMin = storm ? random.between(10, 60) : random.between(50, 400)
+  const faultDurationMsMin = storm ? random.between(10, 100) : random.between(50, 500)
   return {
     enabled,
     links,
     nemesisIntervalMsMin,
-    nemesisIntervalMsMax: nemesisIntervalMsMin + random.between(0, 1_000),
+    nemesisIntervalMsMax: nemesisIntervalMsMin + (storm ? random.between(0, 200) : random.between(0, 1_000)),
     faultDurationMsMin,
-    faultDurationMsMax: faultDurationMsMin + random.between(0, 2_000),
+    faultDurationMsMax: faultDurationMsMin + (storm ? random.between(0, 400) : random.between(0, 2_000)),
+    tickIntervalMs: random.pick([10, 20, 50]),
+    leaderChurnRate: on('partition') || on('crash') ? random.pick([0, 0.3, 0.6]) : 0,
     maxSizePerMsg: random.pick([1, 16, 256, 1024 * 1024]),
   }
 }
@@ -82,7 +90,7 @@ export function describeFaultSettings(settings: FaultSettings): string {
     `faults=${settings.enabled.join(',') || 'none'} drop=${l.dropRate} dup=${l.duplicateRate} ` +
     `reorder=${l.reorderRate} delay=${l.delayMsMin}-${l.delayMsMax}ms ` +
     `nemesisEvery=${settings.nemesisIntervalMsMin}-${settings.nemesisIntervalMsMax}ms ` +
-    `faultFor=${settings.faultDurationMsMin}-${settings.faultDurationMsMax}ms maxSizePerMsg=${settings.maxSizePerMsg}`
+    `faultFor=${settings.faultDurationMsMin}-${settings.faultDurationMsMax}ms maxSizePerMsg=${settings.maxSizePerMsg} tick=${settings.tickIntervalMs}ms churn=${settings.leaderChurnRate}`
   )
 }
 

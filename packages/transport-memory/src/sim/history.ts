@@ -38,6 +38,8 @@ export type RaftEvent =
       term: number
       digest: string
       nodeTerm: number
+      /** On the first apply of an index: a node that could still be elected without this entry. */
+      electableWithout?: NodeId
     }
   /** A client got a success answer for the entry at (index, term); `durableReplicas` hold it on disk. */
   | {
@@ -87,7 +89,11 @@ export class SimHistory {
     return this.#truncated
   }
 
+  /** Observers of Raft events as they are recorded (the nemesis watches for new leaders). */
+  readonly raftListeners: Array<(event: RaftEvent) => void> = []
+
   recordRaft(event: RaftEvent): void {
+    for (const listener of this.raftListeners) listener(event)
     if (this.raft.length >= this.eventsMax) {
       this.#truncated = true
       return

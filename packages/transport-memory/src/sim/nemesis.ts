@@ -1,4 +1,5 @@
 import type { FaultKind, FaultSettings } from './fault-plan'
+import type { RaftEvent } from './history'
 import type { Prng } from './prng'
 import type { Simulation } from './simulation'
 import type { VirtualTimer } from './timer-queue'
@@ -29,11 +30,36 @@ export class Nemesis {
     if (this.#running || this.#actions.length === 0) return
     this.#running = true
     this.#scheduleNext()
+    if (this.#settings.leaderChurnRate > 0) this.#sim.history.raftListeners.push(this.#onRaftEvent)
+  }
+
+  /**
+   * Leader churn: a freshly elected leader is sometimes crashed or cut off within milliseconds,
+   * before its first appends land, which leaves logs diverging across terms (Figure 8's setting).
+   */
+  readonly #onRaftEvent = (event: RaftEvent): void => {
+    if (!this.#running || event.kind !== 'leader' || !this.#random.chance(this.#settings.leaderChurnRate))
+      return
+    const id = event.node
+    const canCrash = this.#actions.includes('crash')
+    this.#later(this.#random.between(0, 3), () => {
+      if (this.#sim.stateOf(id) !== 'up') return
+      if (canCrash && this.#random.chance(0.5)) {
+        this.#sim.crash(id)
+        this.#later(this.#duration(), () => this.#sim.restart(id))
+      } else {
+        this.#sim.isolate(id)
+        this.#later(this.#duration(), () => this.#sim.heal())
+      }
+    })
   }
 
   /** Stop injecting; undo actions still pending are dropped (the caller heals everything). */
   stop(): void {
     this.#running = false
+    const listeners = this.#sim.history.raftListeners
+    const index = listeners.indexOf(this.#onRaftEvent)
+    if (index >= 0) listeners.splice(index, 1)
     for (const timer of this.#timers) this.#sim.time.queue.cancel(timer)
     this.#timers.clear()
   }
@@ -61,6 +87,15 @@ export class Nemesis {
     })
   }
 
+  /** Half the time the victim is a leader (Jepsen's "kill the primary"), else anyone up. */
+  #victim(): string | undefined {
+    const sim = this.#sim
+    const up = sim.nodeIds.filter((id) => sim.stateOf(id) === 'up')
+    const leaders = sim.leaders().filter((id) => up.includes(id))
+    if (leaders.length > 0 && this.#random.chance(0.5)) return this.#random.pick(leaders)
+    return up.length === 0 ? undefined : this.#random.pick(up)
+  }
+
   #act(kind: FaultKind): void {
     const sim = this.#sim
     const random = this.#random
@@ -70,7 +105,7 @@ export class Nemesis {
         const shuffled = random.shuffle(ids)
         const flavour = random.int(4)
         if (flavour === 0) {
-          sim.isolate(shuffled[0]!)
+          sim.isolate(this.#victim() ?? shuffled[0]!)
         } else if (flavour === 1 || ids.length < 3) {
           const cut = 1 + random.int(Math.max(1, ids.length - 1))
           sim.partition(shuffled.slice(0, cut), shuffled.slice(cut))
@@ -103,17 +138,15 @@ export class Nemesis {
         return
       }
       case 'crash': {
-        const up = ids.filter((id) => sim.stateOf(id) === 'up')
-        if (up.length === 0) return
-        const id = random.pick(up)
+        const id = this.#victim()
+        if (id === undefined) return
         sim.crash(id)
         this.#later(this.#duration(), () => sim.restart(id))
         return
       }
       case 'pause': {
-        const up = ids.filter((id) => sim.stateOf(id) === 'up')
-        if (up.length === 0) return
-        const id = random.pick(up)
+        const id = this.#victim()
+        if (id === undefined) return
         sim.pause(id)
         this.#later(this.#duration(), () => sim.resume(id))
         return

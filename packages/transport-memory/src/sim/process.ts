@@ -25,6 +25,12 @@ export interface ProcessContext {
   trace(text: string): void
   /** How many nodes hold the Raft entry (index, term) on disk right now (Raft-level processes). */
   durableReplicas(index: number, term: number): number
+  /**
+   * A node that could win an election on the disks as they are now without holding the Raft
+   * entry (index, term), or undefined. Asked when an entry is applied: a committed entry must
+   * be unlosable.
+   */
+  electableWithout(index: number, term: number): string | undefined
 }
 
 /**

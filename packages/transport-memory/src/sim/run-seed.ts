@@ -67,6 +67,7 @@ export async function runSeed(options: SeedRunOptions): Promise<SeedRunResult> {
       raftFaults: options.raftFaults,
       hostFault: options.hostFault,
       maxSizePerMsg: settings.maxSizePerMsg,
+      tickIntervalMs: settings.tickIntervalMs,
     }),
   })
   sim.trace(`settings ${describeFaultSettings(settings)}`)

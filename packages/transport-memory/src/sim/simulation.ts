@@ -86,6 +86,7 @@ export class Simulation<P extends SimProcess = SimProcess> {
   readonly #eventsPerRunMax: number
   #started = false
   #eventsRun = 0
+  #checkedApplyIndex = 0
 
   constructor(options: SimulationOptions<P>) {
     if (!Number.isInteger(options.seed)) throw new LaminarError('INVALID_ARGUMENT', 'seed must be an integer')
@@ -220,6 +221,19 @@ export class Simulation<P extends SimProcess = SimProcess> {
     return result
   }
 
+  /**
+   * Nodes whose process reports itself leader (processes exposing `status().role`, such as
+   * RaftProcess); the nemesis aims some faults at them.
+   */
+  leaders(): string[] {
+    const result: string[] = []
+    for (const { id, process } of this.processes()) {
+      const status = (process as { status?: () => { role?: string } }).status
+      if (status !== undefined && status.call(process).role === 'leader') result.push(id)
+    }
+    return result
+  }
+
   stateOf(id: string): NodeState {
     return this.#slot(id).state
   }
@@ -337,6 +351,28 @@ export class Simulation<P extends SimProcess = SimProcess> {
     return count
   }
 
+  /**
+   * A node that could be elected without the entry (index, term): its disk lacks it, yet a
+   * majority of disks hold logs no more up-to-date than its own (Raft 5.4.1's vote rule), so
+   * they would all grant it their vote. Undefined when every possible leader has the entry.
+   */
+  electableWithout(index: number, term: number): string | undefined {
+    const slots = [...this.#nodes.values()]
+    const majority = Math.floor(slots.length / 2) + 1
+    for (const candidate of slots) {
+      if (candidate.mirror.terms.get(index) === term) continue
+      const lastTerm = candidate.mirror.lastTerm
+      const lastIndex = candidate.mirror.lastIndex
+      let voters = 0
+      for (const voter of slots) {
+        const voterTerm = voter.mirror.lastTerm
+        if (voterTerm < lastTerm || (voterTerm === lastTerm && voter.mirror.lastIndex <= lastIndex)) voters++
+      }
+      if (voters >= majority) return candidate.id
+    }
+    return undefined
+  }
+
   /** Record every live Raft process's log, for the log-matching checker. */
   recordLogs(): void {
     const logs: Record<string, Array<{ term: number; digest: string }>> = {}
@@ -411,6 +447,7 @@ export class Simulation<P extends SimProcess = SimProcess> {
       history: this.history,
       trace: (text) => this.trace(text),
       durableReplicas: (index, term) => this.durableReplicas(index, term),
+      electableWithout: (index, term) => this.#firstApplyCheck(index, term),
     }
     slot.clock = clock
     slot.storage = storage
@@ -428,6 +465,13 @@ export class Simulation<P extends SimProcess = SimProcess> {
         })
       }
     })
+  }
+
+  /** Only the first apply of an index is checked: later ones find the entry more replicated. */
+  #firstApplyCheck(index: number, term: number): string | undefined {
+    if (index <= this.#checkedApplyIndex) return undefined
+    this.#checkedApplyIndex = index
+    return this.electableWithout(index, term)
   }
 
   #slot(id: string): NodeSlot<P> {

@@ -9,11 +9,12 @@ import {
 /**
  * A plain in-memory ordered store (a sorted array): the simulator's default "disk" under
  * {@link SimulatedStorage}. Every operation completes in a microtask and nothing depends on
- * real time, so a seed replays exactly. It is "persistent" for as long as the object lives:
- * the simulator keeps one per node across crashes and restarts.
+ * real time, so a seed replays exactly. It keeps its data for as long as the object lives:
+ * the simulator keeps one per node, never closed, across crashes and restarts.
  */
 export class SortedMemoryStorage extends Storage {
-  readonly supports: StorageSupports = { persistent: true, sync: true }
+  /** Not persistent in the port's sense: the data lives in this object, which cannot reopen once closed. */
+  readonly supports: StorageSupports = { persistent: false, sync: true }
   /** Sorted by key, unique keys. */
   readonly #entries: StorageEntry[] = []
 

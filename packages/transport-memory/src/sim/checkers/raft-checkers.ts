@@ -216,6 +216,26 @@ export const checkAckDurability: Checker = (history) => {
   return out.list
 }
 
+/**
+ * Committed means unlosable: when an entry is first applied, no node lacking it may be able to
+ * win an election on the disks as they are (a majority of disks no more up-to-date than its
+ * own). Raft guarantees this for entries committed by its rules; an entry committed too early
+ * (say, an earlier term's entry counted into a majority, Figure 8) breaks it before any
+ * overwrite happens.
+ */
+export const checkCommittedEntriesUnlosable: Checker = (history) => {
+  const out = collector('committed-entry-unlosable')
+  for (const event of history.raft) {
+    if (event.kind !== 'apply' || event.electableWithout === undefined) continue
+    out.add(
+      `${event.node} applied ${event.index}/${event.term}, yet ${event.electableWithout} lacks it and could win ` +
+        `an election with the disks as they are`,
+      event.atMs,
+    )
+  }
+  return out.list
+}
+
 /** The Raft checkers every Raft-level simulation runs. */
 export const RAFT_CHECKERS: ReadonlyArray<{ name: string; check: Checker }> = [
   { name: 'election-safety', check: checkElectionSafety },
@@ -225,6 +245,7 @@ export const RAFT_CHECKERS: ReadonlyArray<{ name: string; check: Checker }> = [
   { name: 'state-machine-safety', check: checkStateMachineSafety },
   { name: 'durable-state-monotonic', check: checkDurableStateMonotonic },
   { name: 'ack-durability', check: checkAckDurability },
+  { name: 'committed-entry-unlosable', check: checkCommittedEntriesUnlosable },
 ]
 
 export type { RaftEvent }

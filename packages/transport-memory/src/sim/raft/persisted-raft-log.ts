@@ -172,6 +172,13 @@ export class PersistedRaftLog implements LogStorage {
 export class DurableRaftMirror {
   readonly terms = new Map<number, number>()
   hardState: HardState = { term: 0, vote: NONE, commit: 0 }
+  /** Highest index on disk (entries are contiguous from 1: appends and suffix truncations only). */
+  lastIndex = 0
+
+  /** Term of the last entry on disk (0 when empty): what a vote request is judged by. */
+  get lastTerm(): number {
+    return this.terms.get(this.lastIndex) ?? 0
+  }
 
   apply(changes: readonly DurableChange[]): void {
     for (const change of changes) {
@@ -181,8 +188,13 @@ export class DurableRaftMirror {
         if (change.type === 'put') this.hardState = unpack(change.value) as HardState
       } else if (key[0] === ENTRY_PREFIX && key.length === 9) {
         const index = entryIndex(key)
-        if (change.type === 'put') this.terms.set(index, entryTerm(change.value))
-        else this.terms.delete(index)
+        if (change.type === 'put') {
+          this.terms.set(index, entryTerm(change.value))
+          if (index > this.lastIndex) this.lastIndex = index
+        } else {
+          this.terms.delete(index)
+          while (this.lastIndex > 0 && !this.terms.has(this.lastIndex)) this.lastIndex--
+        }
       }
     }
   }

@@ -383,6 +383,7 @@ export class RaftProcess implements SimProcess {
         term: entry.term,
         digest,
         nodeTerm: this.#term,
+        electableWithout: context.electableWithout(entry.index, entry.term),
       })
       context.trace(`${this.id} apply ${entry.index}/${entry.term} ${digest}`)
       this.#applied = entry.index
