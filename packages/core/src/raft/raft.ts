@@ -6,23 +6,23 @@
  * Pure: no I/O, no clock, no randomness of its own. Output accumulates in `msgs` and
  * `readStates`, and in the log's unstable part, until RawNode hands it out as a Ready.
  */
-import { type ChangeResult, Changer, enterJointAutoLeave, isLeaveJoint, restoreConfState } from './confchange'
+
+import { restoreConfState } from './confchange'
 import { encodeConfChange } from './confchange-codec'
+import { RAFT_DEFAULTS, validateConfig } from './config'
+import { handleVoteRequest, hup } from './election'
 import { invariant, isRaftError, RaftError } from './errors'
-import { bytesEqual, CAMPAIGN_TRANSFER_CONTEXT, newMessage, voteResponseType } from './message'
+import { bytesEqual, CAMPAIGN_TRANSFER_CONTEXT, newMessage } from './message'
 import { ProgressTracker } from './progress-tracker'
 import { entryPayloadBytes, RaftLog } from './raft-log'
 import { READ_ONLY_PENDING_MAX, ReadOnly } from './read-only'
-import { bcastAppend, bcastHeartbeat, maybeSendAppend } from './replication'
+import { maybeSendAppend } from './replication'
 import { stepCandidate, stepFollower } from './step-follower'
 import { stepLeader } from './step-leader'
 import {
-  type ConfChange,
-  type ConfState,
   type Entry,
   type HardState,
   type Message,
-  type MessageType,
   NONE,
   type NodeId,
   type RaftConfig,
@@ -32,34 +32,8 @@ import {
   type StateRole,
 } from './types'
 
-export type CampaignType = 'preElection' | 'election' | 'transfer'
-
 /** A role's message handler, swapped on role change (etcd's `r.step = stepLeader`). */
 export type StepFunction = (raft: Raft, message: Message) => void
-
-export const RAFT_DEFAULTS = {
-  maxSizePerMsg: 1024 * 1024,
-  maxInflightMsgs: 256,
-  maxCommittedSizePerReady: 16 * 1024 * 1024,
-  maxUncommittedEntriesSize: 0,
-  checkQuorum: true,
-  preVote: true,
-} as const
-
-function validateConfig(config: RaftConfig): void {
-  const fail = (message: string): never => {
-    throw new RaftError('invalidConfig', message)
-  }
-  if (config.id === NONE) fail('id must not be empty')
-  if (!Number.isInteger(config.heartbeatTicks) || config.heartbeatTicks <= 0)
-    fail('heartbeatTicks must be > 0')
-  if (!Number.isInteger(config.electionTicks) || config.electionTicks <= config.heartbeatTicks) {
-    fail('electionTicks must be an integer greater than heartbeatTicks')
-  }
-  if (config.maxInflightMsgs !== undefined && config.maxInflightMsgs <= 0) fail('maxInflightMsgs must be > 0')
-  if (config.maxSizePerMsg !== undefined && config.maxSizePerMsg < 0) fail('maxSizePerMsg must be >= 0')
-  if (typeof config.random !== 'function') fail('random must be a function')
-}
 
 export class Raft {
   readonly id: NodeId
@@ -308,101 +282,15 @@ export class Raft {
 
     switch (message.type) {
       case 'hup':
-        this.hup(this.preVote ? 'preElection' : 'election')
+        hup(this, this.preVote ? 'preElection' : 'election')
         return
       case 'vote':
       case 'preVote':
-        this.handleVoteRequest(message)
+        handleVoteRequest(this, message)
         return
       default:
         this.stepFunction(this, message)
     }
-  }
-
-  private handleVoteRequest(message: Message): void {
-    const canVote =
-      this.vote === message.from ||
-      // Not voted yet in this term and no leader known.
-      (this.vote === NONE && this.lead === NONE) ||
-      // A pre-vote for a future term may be granted regardless of our vote in this term.
-      (message.type === 'preVote' && message.term > this.term)
-    const responseType = voteResponseType(message.type)
-    if (canVote && this.raftLog.isUpToDate(message.index, message.logTerm)) {
-      // Granted responses carry the request's term: a pre-candidate counts only responses for its future term.
-      this.send(newMessage(responseType, message.from, NONE, message.term))
-      if (message.type === 'vote') {
-        this.electionElapsed = 0
-        this.vote = message.from
-      }
-    } else {
-      const response = newMessage(responseType, message.from, NONE, this.term)
-      response.reject = true
-      this.send(response)
-    }
-  }
-
-  hup(type: CampaignType): void {
-    if (this.role === 'leader') return
-    if (!this.promotable()) return
-    // A pending conf change might remove or demote us: do not campaign until it is applied.
-    if (this.hasUnappliedConfChanges()) return
-    this.campaign(type)
-  }
-
-  private hasUnappliedConfChanges(): boolean {
-    if (this.raftLog.applied >= this.raftLog.committed) return false
-    try {
-      let index = this.raftLog.applied + 1
-      const end = this.raftLog.committed + 1
-      // Bounded scan: pages of maxMsgBytes, at most `end - index` entries in total.
-      while (index < end) {
-        const page = this.raftLog.slice(index, end, this.maxMsgBytes)
-        for (const entry of page) if (entry.type === 'confChange') return true
-        index += page.length
-      }
-      return false
-    } catch {
-      // Entries not loadable now: assume the worst and retry on a later timeout.
-      return true
-    }
-  }
-
-  campaign(type: CampaignType): void {
-    if (!this.promotable()) return
-    let voteType: MessageType
-    let term: number
-    if (type === 'preElection') {
-      this.becomePreCandidate()
-      voteType = 'preVote'
-      // A pre-vote asks for the term we would campaign in, without adopting it.
-      term = this.term + 1
-    } else {
-      this.becomeCandidate()
-      voteType = 'vote'
-      term = this.term
-    }
-    if (this.poll(this.id, voteResponseType(voteType), true) === 'won') {
-      // Won by our own vote alone: a single-voter cluster.
-      if (type === 'preElection') this.campaign('election')
-      else this.becomeLeader()
-      return
-    }
-    const lastIndex = this.raftLog.lastIndex()
-    const lastTerm = this.raftLog.lastTerm()
-    for (const id of this.tracker.voterIds()) {
-      if (id === this.id) continue
-      const request = newMessage(voteType, id, NONE, term)
-      request.index = lastIndex
-      request.logTerm = lastTerm
-      if (type === 'transfer') request.context = CAMPAIGN_TRANSFER_CONTEXT
-      this.send(request)
-    }
-  }
-
-  /** Records a vote and returns the election's result so far. */
-  poll(id: NodeId, _type: MessageType, granted: boolean): 'won' | 'lost' | 'pending' {
-    this.tracker.recordVote(id, granted)
-    return this.tracker.tallyVotes().result
   }
 
   /**
@@ -484,61 +372,11 @@ export class Raft {
     }
   }
 
-  /**
-   * Applies a committed conf change to the tracker and returns the new ConfState.
-   *
-   * Hazard: removing a node from a 2-voter cluster. The removal needs both voters to commit; if
-   * the leader applies it but the other node never learns the commit (lost message, or shut down
-   * at once), that node keeps the 2-voter config and, when the leader was the one removed, can
-   * never win an election again. See docs/raft.md, "The 2-node removal hazard".
-   */
-  applyConfChange(change: ConfChange): ConfState {
-    const changer = new Changer(this.tracker, this.raftLog.lastIndex())
-    let result: ChangeResult
-    if (isLeaveJoint(change)) result = changer.leaveJoint()
-    else {
-      const autoLeave = enterJointAutoLeave(change)
-      result =
-        autoLeave === undefined
-          ? changer.simple(change.changes)
-          : changer.enterJoint(autoLeave, change.changes)
-    }
-    return this.switchToConfig(result)
-  }
-
-  /** Installs a configuration; a leader commits what the new quorum allows and probes new peers. */
-  switchToConfig(result: ChangeResult): ConfState {
-    this.tracker.setConfig(result.config, result.progress)
-    const confState = this.tracker.confState()
-    const self = this.tracker.progress.get(this.id)
-    this.isLearner = self?.isLearner ?? false
-    if (this.role !== 'leader') return confState
-    if (self === undefined || this.isLearner) {
-      // Removed or demoted leader: tell the remaining peers the commit index, then step down so
-      // they elect a leader among themselves. See docs/raft.md on removing a node from 2 voters.
-      bcastAppend(this)
-      this.becomeFollower(this.term, NONE)
-      return confState
-    }
-    if (confState.voters.length === 0) return confState
-    if (this.maybeCommit()) bcastAppend(this)
-    else {
-      for (const id of this.tracker.progress.keys()) if (id !== this.id) maybeSendAppend(this, id, false)
-    }
-    if (this.leadTransferee !== NONE && !this.tracker.isVoter(this.leadTransferee)) this.abortLeaderTransfer()
-    return confState
-  }
-
   /** Sends the appends deferred by proposals (see appendsPending). */
   flushAppends(): void {
     if (!this.appendsPending) return
     this.appendsPending = false
     if (this.role !== 'leader') return
     for (const id of this.tracker.progress.keys()) if (id !== this.id) maybeSendAppend(this, id, false)
-  }
-
-  /** Broadcasts heartbeats (also used by ReadIndex to confirm leadership). */
-  bcastHeartbeat(context?: Uint8Array): void {
-    bcastHeartbeat(this, context)
   }
 }

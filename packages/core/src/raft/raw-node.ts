@@ -10,6 +10,7 @@
  */
 import { encodeConfChange } from './confchange-codec'
 import { isRaftError, RaftError } from './errors'
+import { applyConfChange } from './membership'
 import { isLocalMessage, isResponseMessage, newMessage } from './message'
 import { Raft } from './raft'
 import { entryPayloadBytes } from './raft-log'
@@ -213,7 +214,7 @@ export class RawNode {
 
   /** Applies a committed conf change (call it while applying its entry); returns the new ConfState. */
   applyConfChange(change: ConfChange): ConfState {
-    return this.raft.applyConfChange(change)
+    return applyConfChange(this.raft, change)
   }
 
   /** Tells the leader that `id` could not be reached: it stops pipelining to it. */

@@ -3,7 +3,9 @@
  * heartbeats and snapshots (etcd-io/raft raft.go stepFollower, stepCandidate, handle*).
  */
 import { restoreConfState } from './confchange'
+import { campaign, hup, poll } from './election'
 import { RaftError } from './errors'
+import { switchToConfig } from './membership'
 import { newMessage } from './message'
 import { emptyTrackerConfig } from './progress-tracker'
 import type { Raft } from './raft'
@@ -49,7 +51,7 @@ export function stepFollower(raft: Raft, message: Message): void {
       return
     case 'timeoutNow':
       // The leader asks us to take over: campaign at once, skipping pre-vote, overriding leases.
-      raft.hup('transfer')
+      hup(raft, 'transfer')
       return
     case 'readIndex':
       if (raft.lead === NONE) dropReadIndex('no leader')
@@ -89,9 +91,9 @@ export function stepCandidate(raft: Raft, message: Message): void {
     case 'voteResp':
     case 'preVoteResp': {
       if (message.type !== myVoteResponse) return
-      const result = raft.poll(message.from, message.type, !message.reject)
+      const result = poll(raft, message.from, !message.reject)
       if (result === 'won') {
-        if (raft.role === 'preCandidate') raft.campaign('election')
+        if (raft.role === 'preCandidate') campaign(raft, 'election')
         else {
           raft.becomeLeader()
           bcastAppend(raft)
@@ -169,6 +171,6 @@ function restoreSnapshot(raft: Raft, snapshot: Snapshot): boolean {
   }
   raft.raftLog.restore(snapshot)
   raft.tracker.setConfig(emptyTrackerConfig(), new Map())
-  raft.switchToConfig(restoreConfState(raft.tracker, raft.raftLog.lastIndex(), confState))
+  switchToConfig(raft, restoreConfState(raft.tracker, raft.raftLog.lastIndex(), confState))
   return true
 }
