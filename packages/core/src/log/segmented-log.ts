@@ -1,6 +1,7 @@
-import { isLaminarError, LaminarError } from '../errors/laminar-error'
+import { LaminarError } from '../errors/laminar-error'
 import type { Storage, StorageClearOptions, StorageOperation } from '../ports/storage'
 import { type ConfState, type Entry, type HardState, RaftLogError, type Snapshot } from '../raft/types'
+import { type EntriesLoadedEvent, EntryLoader } from './entry-loader'
 import { KeyKind, LogKeys } from './keys'
 import {
   firstIndexOf,
@@ -17,26 +18,12 @@ import { type RecoveryReport, recoverLog } from './recovery'
 import { planDropOldestSegments, planWrite, type WritePlan } from './staging'
 import { findFirstIndexAtOrAfter } from './time-index'
 
-/** Reported to {@link SegmentedLog.onEntriesLoaded} listeners when an async load finishes. */
-export interface EntriesLoadedEvent {
-  groupId: string
-  /** The loaded range [lo, hi); empty when the load failed or went stale. */
-  lo: number
-  hi: number
-  /** Set when the load failed (e.g. STORAGE_CORRUPT); Raft will ask again. */
-  error?: LaminarError
-}
-
 /** What {@link SegmentedLog.applyRetention} dropped. */
 export interface RetentionResult {
   segmentsDropped: number
   bytesDropped: number
   firstIndex: number
 }
-
-/** Async loads in flight per log, and the entries one load may bring in. */
-const LOADS_IN_FLIGHT_MAX = 2
-const LOAD_ENTRIES_MAX = 16_384
 
 interface Unwritten {
   fromIndex: number
@@ -60,8 +47,7 @@ export class SegmentedLog {
   /** What recovery found when this log was opened. */
   readonly recovery: RecoveryReport
   readonly #state: LogState
-  readonly #listeners = new Set<(event: EntriesLoadedEvent) => void>()
-  readonly #loads: Array<{ lo: number; hi: number }> = []
+  readonly #loader: EntryLoader
   #unwritten: Unwritten[] = []
   #writeChain: Promise<void> = Promise.resolve()
   #failure: LaminarError | undefined
@@ -71,6 +57,7 @@ export class SegmentedLog {
     this.groupId = state.keys.groupId
     this.#state = state
     this.recovery = recovery
+    this.#loader = new EntryLoader(storage, state, () => this.#pinnedFromIndex())
   }
 
   /**
@@ -100,7 +87,7 @@ export class SegmentedLog {
     if (lo === hi) return []
     const cached = takeCached(this.#state, lo, hi, maxBytes)
     if (cached.length > 0) return cached
-    this.#startLoad(lo, hi)
+    this.#loader.start(lo, hi)
     throw new RaftLogError('temporarilyUnavailable', `entries from ${lo} of ${this.groupId} are loading`)
   }
 
@@ -192,8 +179,28 @@ export class SegmentedLog {
    * the log, a wrong term or an index not newer than the current snapshot.
    */
   async createSnapshot(snapshot: Snapshot): Promise<void> {
+    await this.writeStaged(this.stageCreateSnapshot(snapshot), true)
+  }
+
+  /**
+   * {@link createSnapshot} as a staged write. A host that group-commits this log's Ready writes
+   * must send this (and {@link stageCompact}, {@link stageRetention}) through the same
+   * GroupCommit, so the log's writes reach storage in the order they were staged.
+   */
+  stageCreateSnapshot(snapshot: Snapshot): StagedWrite {
+    if (this.#failure !== undefined) throw this.#failure
     const state = this.#state
-    const { index, term } = snapshot.metadata
+    const { index, term, confState } = snapshot?.metadata ?? {}
+    if (
+      !Number.isSafeInteger(index) ||
+      !(snapshot.data instanceof Uint8Array) ||
+      typeof confState !== 'object'
+    ) {
+      throw new LaminarError(
+        'INVALID_ARGUMENT',
+        'snapshot needs an integer index, a confState and Uint8Array data',
+      )
+    }
     if (index <= state.snapshot.metadata.index || index > state.lastIndex || index < state.start.index) {
       throw new LaminarError(
         'INVALID_ARGUMENT',
@@ -209,7 +216,7 @@ export class SegmentedLog {
       key: state.keys.single(KeyKind.snapshot),
       value: encodeSnapshot(snapshot),
     })
-    await this.writeStaged(this.#toStaged(plan), true)
+    return this.#toStaged(plan)
   }
 
   /**
@@ -217,10 +224,15 @@ export class SegmentedLog {
    * active segment), with one range clear. Returns the new firstIndex.
    */
   async compact(throughIndex: number): Promise<number> {
-    const limit = Math.min(throughIndex, this.#state.snapshot.metadata.index)
-    const count = this.#countOldest((segment) => segment.lastIndex <= limit)
-    await this.#dropOldest(count)
+    const staged = this.stageCompact(throughIndex)
+    if (staged !== undefined) await this.writeStaged(staged, true)
     return this.firstIndex()
+  }
+
+  /** {@link compact} as a staged write; undefined when nothing is dropped. */
+  stageCompact(throughIndex: number): StagedWrite | undefined {
+    const limit = Math.min(throughIndex, this.#state.snapshot.metadata.index)
+    return this.#stageDropOldest(this.#countOldest((segment) => segment.lastIndex <= limit))
   }
 
   /**
@@ -230,6 +242,20 @@ export class SegmentedLog {
    * e.g. the applied index + 1, and no further than its snapshot covers), nor the active segment.
    */
   async applyRetention(options: { nowMs: number; retainFromIndexMin: number }): Promise<RetentionResult> {
+    const before = this.totalBytes()
+    const { staged, segmentsDropped } = this.stageRetention(options)
+    if (staged !== undefined) await this.writeStaged(staged, true)
+    return { segmentsDropped, bytesDropped: before - this.totalBytes(), firstIndex: this.firstIndex() }
+  }
+
+  /** {@link applyRetention} as a staged write (undefined when nothing is dropped). */
+  stageRetention(options: { nowMs: number; retainFromIndexMin: number }): {
+    staged: StagedWrite | undefined
+    segmentsDropped: number
+  } {
+    if (typeof options?.nowMs !== 'number' || typeof options.retainFromIndexMin !== 'number') {
+      throw new LaminarError('INVALID_ARGUMENT', 'retention needs nowMs and retainFromIndexMin numbers')
+    }
     const { retentionBytesMax, retentionAgeMsMax } = this.#state.options
     let bytes = this.totalBytes()
     const count = this.#countOldest((segment) => {
@@ -238,9 +264,7 @@ export class SegmentedLog {
       if (over) bytes -= segment.bytes
       return over
     })
-    const before = this.totalBytes()
-    await this.#dropOldest(count)
-    return { segmentsDropped: count, bytesDropped: before - this.totalBytes(), firstIndex: this.firstIndex() }
+    return { staged: this.#stageDropOldest(count), segmentsDropped: count }
   }
 
   // --- Readers ---
@@ -296,8 +320,7 @@ export class SegmentedLog {
 
   /** Calls `listener` when an async load started by {@link entries} ends. Returns an unsubscribe. */
   onEntriesLoaded(listener: (event: EntriesLoadedEvent) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    return this.#loader.listen(listener)
   }
 
   // --- Internals ---
@@ -306,43 +329,6 @@ export class SegmentedLog {
     if (lo < firstIndexOf(this.#state)) throw new RaftLogError('compacted')
     if (hi > this.#state.lastIndex + 1) throw new RaftLogError('unavailable')
     if (lo > hi) throw new RaftLogError('unavailable', `invalid range [${lo}, ${hi})`)
-  }
-
-  #startLoad(lo: number, hi: number): void {
-    const state = this.#state
-    if (this.#loads.some((load) => lo >= load.lo && lo < load.hi)) return
-    if (this.#loads.length >= LOADS_IN_FLIGHT_MAX) return
-    const loadHi = Math.min(hi, lo + LOAD_ENTRIES_MAX, state.cache.tailFirstIndex ?? hi)
-    const load = { lo, hi: loadHi }
-    this.#loads.push(load)
-    const generation = state.generation
-    // A quarter of the cache: a lagging reader's window never pushes the tail out entirely.
-    const maxBytes = Math.floor(state.options.entryCacheBytesMax / 4)
-    readStoredEntries(this.storage, state, lo, loadHi, maxBytes).then(
-      (stored) => {
-        this.#endLoad(load)
-        if (state.generation !== generation) return this.#emit({ groupId: this.groupId, lo, hi: lo })
-        state.cache.addWindow(stored.map((item) => item.entry))
-        state.cache.evict(this.#pinnedFromIndex())
-        this.#emit({ groupId: this.groupId, lo, hi: lo + stored.length })
-      },
-      (error: unknown) => {
-        this.#endLoad(load)
-        const wrapped = isLaminarError(error)
-          ? error
-          : new LaminarError('STORAGE_FAILED', `loading entries of ${this.groupId} failed`, { cause: error })
-        this.#emit({ groupId: this.groupId, lo, hi: lo, error: wrapped })
-      },
-    )
-  }
-
-  #endLoad(load: { lo: number; hi: number }): void {
-    const at = this.#loads.indexOf(load)
-    if (at >= 0) this.#loads.splice(at, 1)
-  }
-
-  #emit(event: EntriesLoadedEvent): void {
-    for (const listener of this.#listeners) listener(event)
   }
 
   #pinnedFromIndex(): number {
@@ -398,12 +384,12 @@ export class SegmentedLog {
     return count
   }
 
-  async #dropOldest(count: number): Promise<void> {
-    if (count === 0) return
+  #stageDropOldest(count: number): StagedWrite | undefined {
+    if (count === 0) return undefined
     if (this.#failure !== undefined) throw this.#failure
     const plan = emptyPlan(this.#state.lastTimestampMs)
     planDropOldestSegments(this.#state, count, plan)
-    await this.writeStaged(this.#toStaged(plan), true)
+    return this.#toStaged(plan)
   }
 }
 

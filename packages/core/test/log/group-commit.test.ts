@@ -111,4 +111,33 @@ describe('GroupCommit', () => {
     await reopened.persist({ entries: makeEntries(1, 1, 1), timestampMs: 0 })
     expect(reopened.lastIndex()).toBe(1)
   })
+
+  it('carries snapshot creation, compaction and retention of a log in order with its appends', async () => {
+    const storage = await TestMemoryStorage.create()
+    const log = await SegmentedLog.open(storage, 'p', { segmentBytesMax: 57 * 3, retentionBytesMax: 57 * 3 })
+    const groupCommit = new GroupCommit(storage)
+    const confState = { voters: ['a'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false }
+    const commits = [
+      groupCommit.commit(log.stage({ entries: makeEntries(1, 9, 1), timestampMs: 0 })),
+      groupCommit.commit(
+        log.stageCreateSnapshot({ metadata: { index: 4, term: 1, confState }, data: Uint8Array.of(9) }),
+      ),
+    ]
+    const compaction = log.stageCompact(9)
+    expect(compaction).toBeDefined()
+    commits.push(groupCommit.commit(compaction!))
+    commits.push(groupCommit.commit(log.stage({ entries: makeEntries(10, 12, 2), timestampMs: 1 })))
+    const retention = log.stageRetention({ nowMs: 2, retainFromIndexMin: 8 })
+    expect(retention.segmentsDropped).toBe(1)
+    commits.push(groupCommit.commit(retention.staged!))
+    expect(log.stageCompact(3)).toBeUndefined()
+    await Promise.all(commits)
+    expect(groupCommit.stats.storageWrites).toBe(1)
+    const reopened = await SegmentedLog.open(storage, 'p')
+    expect([reopened.firstIndex(), reopened.lastIndex(), reopened.snapshot().metadata.index]).toEqual([
+      7, 12, 4,
+    ])
+    expect(reopened.recovery.entriesBelowStartRemoved).toBe(false)
+    expect((await reopened.readEntries(7, 13, 1 << 20)).map((e) => e.index)).toEqual([7, 8, 9, 10, 11, 12])
+  })
 })
