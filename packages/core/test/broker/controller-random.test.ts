@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import { type ControllerCommand, ControllerStateMachine, encodeControllerCommand } from '../../src/index'
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
+    return state / 2 ** 32
+  }
+}
+
+/** A random mix of joins, leaves, creates, deletes and reassignments. */
+function randomCommands(seed: number, count: number): ControllerCommand[] {
+  const random = seeded(seed)
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!
+  const nodes = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6']
+  const topics = ['a', 'b', 'c', 'd']
+  return Array.from({ length: count }, (): ControllerCommand => {
+    const roll = random()
+    if (roll < 0.25) return { type: 'join', nodeId: pick(nodes) }
+    if (roll < 0.35) return { type: 'leave', nodeId: pick(nodes) }
+    if (roll < 0.7) {
+      const partitions = 1 + Math.floor(random() * 8)
+      return {
+        type: 'createTopic',
+        name: pick(topics),
+        partitions,
+        replicationFactor: 1 + Math.floor(random() * 4),
+      }
+    }
+    if (roll < 0.85) return { type: 'deleteTopic', name: pick(topics) }
+    const replicas = nodes.filter(() => random() < 0.4)
+    return { type: 'reassignPartition', topic: pick(topics), partition: Math.floor(random() * 4), replicas }
+  })
+}
+
+describe('ControllerStateMachine under random commands', () => {
+  it.each([1, 2, 3, 4, 5])('keeps placement valid and replicas identical (seed %i)', (seed) => {
+    const a = new ControllerStateMachine()
+    const b = new ControllerStateMachine()
+    let version = 0
+    const applied = new Map<string, number>()
+    for (const [i, command] of randomCommands(seed, 300).entries()) {
+      const result = a.apply(i + 1, command)
+      expect(b.applyEntry(i + 1, encodeControllerCommand(command))).toEqual(result)
+      // The version moves by one on a change and never otherwise.
+      expect(a.version - version).toBeLessThanOrEqual(1)
+      if (result.type === 'error') expect(a.version).toBe(version)
+      else applied.set(command.type, (applied.get(command.type) ?? 0) + 1)
+      version = a.version
+      const members = new Set(a.members().map((m) => m.nodeId))
+      for (const topic of a.topics()) {
+        for (const { replicas } of topic.partitions) {
+          expect(replicas.length).toBeGreaterThan(0)
+          expect(new Set(replicas).size).toBe(replicas.length)
+          for (const id of replicas) expect(members.has(id)).toBe(true)
+        }
+      }
+    }
+    // The mix really exercised placement, moves and reassignment.
+    for (const type of ['join', 'leave', 'createTopic', 'deleteTopic', 'reassignPartition']) {
+      expect(applied.get(type) ?? 0).toBeGreaterThan(0)
+    }
+    expect(a.snapshot()).toEqual(b.snapshot())
+    const restored = new ControllerStateMachine()
+    restored.restore(a.snapshot())
+    expect(restored.topics()).toEqual(a.topics())
+  })
+})
