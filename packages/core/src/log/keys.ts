@@ -78,6 +78,22 @@ export class LogKeys {
     return key
   }
 
+  /** Keys of `kind` for `count` consecutive indexes from `first`, as views into one buffer. */
+  indexedBatch(kind: KeyKindValue, first: number, count: number): Uint8Array[] {
+    const keyBytes = this.prefix.length + 9
+    const buffer = new Uint8Array(keyBytes * count)
+    const view = new DataView(buffer.buffer)
+    const result: Uint8Array[] = new Array(count)
+    for (let i = 0; i < count; i++) {
+      const offset = i * keyBytes
+      buffer.set(this.prefix, offset)
+      buffer[offset + this.prefix.length] = kind
+      writeUint64(view, offset + this.prefix.length + 1, first + i)
+      result[i] = buffer.subarray(offset, offset + keyBytes)
+    }
+    return result
+  }
+
   /** The exclusive upper bound of every key of `kind` (the next kind byte, empty suffix). */
   kindEnd(kind: KeyKindValue): Uint8Array {
     const key = this.single(kind)

@@ -51,14 +51,22 @@ const entryTypeCodes: Record<EntryType, number> = { normal: 0, confChange: 1 }
 const entryTypesByCode: readonly EntryType[] = ['normal', 'confChange']
 
 export function encodeEntry(entry: Entry, timestampMs: number): Uint8Array {
-  const bytes = new Uint8Array(ENTRY_HEADER_BYTES + entry.data.length)
-  const view = new DataView(bytes.buffer)
+  return encodeEntryInto(new Uint8Array(ENTRY_HEADER_BYTES + entry.data.length), entry, timestampMs)
+}
+
+/**
+ * Encodes into `target`, exactly ENTRY_HEADER_BYTES + data bytes long (a view into a larger
+ * buffer is fine: staging encodes a whole batch into one allocation).
+ */
+export function encodeEntryInto(target: Uint8Array, entry: Entry, timestampMs: number): Uint8Array {
+  const view = new DataView(target.buffer, target.byteOffset, target.byteLength)
   view.setUint8(4, entryTypeCodes[entry.type])
   writeUint64(view, 5, entry.term)
   writeUint64(view, 13, entry.index)
   view.setFloat64(21, timestampMs)
-  bytes.set(entry.data, ENTRY_HEADER_BYTES)
-  return seal(bytes)
+  target.set(entry.data, ENTRY_HEADER_BYTES)
+  view.setUint32(0, crc32c(target, CRC_BYTES))
+  return target
 }
 
 /** Decodes an entry stored under `key` for index `expectedIndex`. */

@@ -5,7 +5,7 @@ import { KeyKind } from './keys'
 import { firstIndexOf, type LogState, type LogWrite, type SegmentState } from './log-state'
 import {
   ENTRY_HEADER_BYTES,
-  encodeEntry,
+  encodeEntryInto,
   encodeHardState,
   encodeLogStart,
   encodeNumber,
@@ -132,9 +132,18 @@ function planAppend(state: LogState, input: readonly Entry[], timestampMs: numbe
 
   const touched = new Set<SegmentState>()
   const { keys, options } = state
-  for (const entry of entries) {
-    const value = encodeEntry(entry, clampedMs)
-    plan.operations.push({ type: 'put', key: keys.indexed(KeyKind.entry, entry.index), value })
+  // One allocation for all values and one for all keys of the batch, not two per entry.
+  let valueBytes = 0
+  for (const entry of entries) valueBytes += ENTRY_HEADER_BYTES + entry.data.length
+  const values = new Uint8Array(valueBytes)
+  const entryKeys = keys.indexedBatch(KeyKind.entry, from, entries.length)
+  let offset = 0
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!
+    const length = ENTRY_HEADER_BYTES + entry.data.length
+    const value = encodeEntryInto(values.subarray(offset, offset + length), entry, clampedMs)
+    offset += length
+    plan.operations.push({ type: 'put', key: entryKeys[i]!, value })
     let segment = state.segments[state.segments.length - 1]
     if (
       segment === undefined ||
