@@ -8,11 +8,14 @@ import { forEachInRange } from './recovery'
 
 /** Entries read per storage range call. */
 export const READ_PAGE_ENTRIES = 1024
+/** Entries one read returns at most, whatever its byte budget: every read is bounded. */
+export const READ_ENTRIES_MAX = 65_536
 
 /**
  * Reads stored entries [lo, hi) from storage, verifying each checksum, its index and its term
  * against the in-memory term runs. Stops once `maxBytes` of data is reached (always at least one
- * entry). A missing entry inside the log is STORAGE_CORRUPT: the log never has holes.
+ * entry) and READ_ENTRIES_MAX entries. A missing entry inside the log is STORAGE_CORRUPT: the
+ * log never has holes.
  * The caller bounds [lo, hi) by what storage holds (written entries).
  */
 export async function readStoredEntries(
@@ -53,7 +56,7 @@ export async function readStoredEntries(
       result.push(stored)
       expected++
       // Full: stop here rather than read a page only to find the next entry does not fit.
-      if (bytes >= maxBytes) {
+      if (bytes >= maxBytes || result.length >= READ_ENTRIES_MAX) {
         full = true
         return false
       }

@@ -25,6 +25,9 @@ export interface RetentionResult {
   firstIndex: number
 }
 
+/** Writes a log queues through its own chain (persist and friends) before BUFFER_FULL. */
+const WRITES_QUEUED_MAX = 1024
+
 interface Unwritten {
   fromIndex: number
   toIndex: number
@@ -50,6 +53,7 @@ export class SegmentedLog {
   readonly #loader: EntryLoader
   #unwritten: Unwritten[] = []
   #writeChain: Promise<void> = Promise.resolve()
+  #writesQueued = 0
   #failure: LaminarError | undefined
 
   private constructor(storage: Storage, state: LogState, recovery: RecoveryReport) {
@@ -153,12 +157,18 @@ export class SegmentedLog {
 
   /** Stages `write` and writes it (after any earlier write of this log), then releases it. */
   async persist(write: LogWrite, options: { sync?: boolean } = {}): Promise<void> {
+    this.#assertWriteRoom()
     await this.writeStaged(this.stage(write), options.sync === true)
   }
 
-  /** Writes a staged write of this log in order with its other writes. */
+  /**
+   * Writes a staged write of this log in order with its other writes (those of persist,
+   * createSnapshot, compact, applyRetention; GroupCommit keeps its own order).
+   */
   writeStaged(staged: StagedWrite, sync: boolean): Promise<void> {
+    this.#writesQueued++
     const run = async () => {
+      this.#writesQueued--
       try {
         await this.storage.write(staged.operations, { sync })
         for (const clear of staged.clearsAfterWrite) await this.storage.clear(clear)
@@ -179,6 +189,7 @@ export class SegmentedLog {
    * the log, a wrong term or an index not newer than the current snapshot.
    */
   async createSnapshot(snapshot: Snapshot): Promise<void> {
+    this.#assertWriteRoom()
     await this.writeStaged(this.stageCreateSnapshot(snapshot), true)
   }
 
@@ -224,6 +235,7 @@ export class SegmentedLog {
    * active segment), with one range clear. Returns the new firstIndex.
    */
   async compact(throughIndex: number): Promise<number> {
+    this.#assertWriteRoom()
     const staged = this.stageCompact(throughIndex)
     if (staged !== undefined) await this.writeStaged(staged, true)
     return this.firstIndex()
@@ -242,6 +254,7 @@ export class SegmentedLog {
    * e.g. the applied index + 1, and no further than its snapshot covers), nor the active segment.
    */
   async applyRetention(options: { nowMs: number; retainFromIndexMin: number }): Promise<RetentionResult> {
+    this.#assertWriteRoom()
     const before = this.totalBytes()
     const { staged, segmentsDropped } = this.stageRetention(options)
     if (staged !== undefined) await this.writeStaged(staged, true)
@@ -329,6 +342,15 @@ export class SegmentedLog {
     if (lo < firstIndexOf(this.#state)) throw new RaftLogError('compacted')
     if (hi > this.#state.lastIndex + 1) throw new RaftLogError('unavailable')
     if (lo > hi) throw new RaftLogError('unavailable', `invalid range [${lo}, ${hi})`)
+  }
+
+  /** Bounds the writes queued behind each other: BUFFER_FULL before anything is staged. */
+  #assertWriteRoom(): void {
+    if (this.#writesQueued >= WRITES_QUEUED_MAX) {
+      throw new LaminarError('BUFFER_FULL', `log ${this.groupId} has ${this.#writesQueued} writes queued`, {
+        details: { groupId: this.groupId, writesQueuedMax: WRITES_QUEUED_MAX },
+      })
+    }
   }
 
   #pinnedFromIndex(): number {

@@ -105,6 +105,23 @@ describe('SegmentedLog: append, read, term', () => {
     expect(reopened.segments()).toEqual(log.segments())
   })
 
+  it('bounds writes queued behind each other with BUFFER_FULL, before staging anything', async () => {
+    const log = await SegmentedLog.open(await TestMemoryStorage.create(), 'p0')
+    const results = await Promise.allSettled(
+      Array.from({ length: 1030 }, (_, i) =>
+        log.persist({ entries: makeEntries(i + 1, i + 1, 1), timestampMs: 0 }),
+      ),
+    )
+    const rejected = results.filter((r) => r.status === 'rejected')
+    expect(rejected).toHaveLength(6)
+    expect(rejected.every((r) => isLaminarError((r as PromiseRejectedResult).reason, 'BUFFER_FULL'))).toBe(
+      true,
+    )
+    expect(log.lastIndex()).toBe(1024)
+    await log.persist({ entries: makeEntries(1025, 1025, 1), timestampMs: 0 })
+    expect((await log.readEntries(1, 1026, 1 << 20)).length).toBe(1025)
+  })
+
   it('keeps groups apart in one storage, including ids that are prefixes of each other', async () => {
     const storage = await TestMemoryStorage.create()
     const a = await SegmentedLog.open(storage, 'topic-1')
