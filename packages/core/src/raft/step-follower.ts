@@ -160,10 +160,11 @@ function restoreSnapshot(raft: Raft, snapshot: Snapshot): boolean {
     raft.becomeFollower(raft.term + 1, NONE)
     return false
   }
-  const id = raft.id
-  const member =
-    confState.voters.includes(id) || confState.learners.includes(id) || confState.votersOutgoing.includes(id)
-  if (!member) return false
+  // etcd ignores a snapshot whose configuration lacks this node. We accept it: a node removed and
+  // re-added after the leader's latest snapshot would otherwise never catch up (the leader resends
+  // the same snapshot forever). Restoring it is safe (it comes from the current leader and holds
+  // only committed state); the node is simply not promotable until the entries after the snapshot
+  // add it back.
   if (raft.raftLog.matchTerm(index, term)) {
     // We already have the snapshot's last entry: just fast-forward the commit index.
     raft.raftLog.commitTo(index)

@@ -46,6 +46,25 @@ export interface TestNode {
   confState: ConfState
   /** Set when the node applied a snapshot; `applied` then holds only entries after it. */
   snapshotIndex: number
+  /**
+   * The replicated state machine: one "index:term:type:hex" line per applied entry, from index 1.
+   * Snapshots carry it (encodeState), so it survives compaction and restarts.
+   */
+  state: string[]
+}
+
+export function entryKey(entry: Entry): string {
+  let hex = ''
+  for (const byte of entry.data) hex += byte.toString(16).padStart(2, '0')
+  return `${entry.index}:${entry.term}:${entry.type}:${hex}`
+}
+
+export function encodeState(state: string[]): Uint8Array {
+  return encoder.encode(JSON.stringify(state))
+}
+
+export function decodeState(data: Uint8Array): string[] {
+  return data.byteLength === 0 ? [] : (JSON.parse(decoder.decode(data)) as string[])
 }
 
 export interface NetworkOptions {
@@ -111,6 +130,7 @@ export class Network {
       readStates: [],
       confState: storage.initialState().confState,
       snapshotIndex: storage.snapshot().metadata.index,
+      state: decodeState(storage.snapshot().data),
     }
     this.nodes.set(id, node)
     return node
@@ -129,6 +149,7 @@ export class Network {
       applied: [],
       readStates: [],
       confState: old.storage.initialState().confState,
+      state: decodeState(old.storage.snapshot().data),
     })
   }
 
@@ -152,14 +173,18 @@ export class Network {
       node.snapshotIndex = ready.snapshot.metadata.index
       node.confState = ready.snapshot.metadata.confState
       node.applied = []
+      node.state = decodeState(ready.snapshot.data)
     }
     node.storage.append(ready.entries)
     if (ready.hardState) node.storage.setHardState(ready.hardState)
     if (!this.isolated.has(id)) {
       for (const message of ready.messages) this.pending.push(message)
+    } else {
+      for (const message of ready.messages) this.reportLost(message)
     }
     for (const entry of ready.committedEntries) {
       node.applied.push(entry)
+      node.state.push(entryKey(entry))
       if (entry.type === 'confChange') node.confState = node.raw.applyConfChange(decodeConfChange(entry.data))
     }
     for (const readState of ready.readStates) node.readStates.push(readState)
@@ -187,9 +212,34 @@ export class Network {
 
   /** Delivers one message (if the network lets it through). */
   deliver(message: Message): void {
-    if (!this.canDeliver(message)) return
+    if (!this.canDeliver(message)) {
+      this.reportLost(message)
+      return
+    }
     if (this.recordDelivered) this.delivered.push(message)
     this.node(message.to).raw.step(message)
+    // The host reports how a snapshot send ended; without it the leader waits for it forever.
+    if (message.type === 'snap') this.nodes.get(message.from)?.raw.reportSnapshot(message.to, 'finish')
+  }
+
+  /** A message that will never arrive: a lost snapshot is reported to its sender, as a host would. */
+  reportLost(message: Message): void {
+    if (message.type === 'snap') this.nodes.get(message.from)?.raw.reportSnapshot(message.to, 'failure')
+  }
+
+  /**
+   * Snapshots the node's state machine at its applied index and compacts its log there.
+   * Returns false when there is nothing new to compact.
+   */
+  compact(id: string): boolean {
+    const node = this.node(id)
+    const applied = node.raw.status().applied
+    if (applied <= node.storage.snapshot().metadata.index || applied > node.storage.lastIndex()) return false
+    if (node.state.length !== applied)
+      throw new Error(`${id}: state has ${node.state.length} entries, applied ${applied}`)
+    node.storage.createSnapshot(applied, node.confState, encodeState(node.state))
+    node.storage.compact(applied)
+    return true
   }
 
   /** Delivers everything pending now (not what those deliveries send). Returns how many were pending. */

@@ -6,7 +6,9 @@
  */
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Message, RaftFaults } from '../../src/raft/index'
+import { Changer, enterJointAutoLeave, isLeaveJoint, restoreConfState } from '../../src/raft/confchange'
+import type { ConfChange, ConfState, Message, RaftFaults } from '../../src/raft/index'
+import { ProgressTracker } from '../../src/raft/progress-tracker'
 import { bytes, Network } from './network'
 import {
   type AppliedEntry,
@@ -31,6 +33,14 @@ type Command =
   | { kind: 'partition'; mask: number }
   | { kind: 'heal' }
   | { kind: 'restart'; node: number }
+  | { kind: 'compact'; node: number }
+  | {
+      kind: 'confChange'
+      op: 'add' | 'remove' | 'learner' | 'joint' | 'leave'
+      target: number
+      other: number
+      explicit: boolean
+    }
 
 const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   {
@@ -67,12 +77,71 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('partition' as const), mask: fc.nat(31) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('heal' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const), node: fc.nat(4) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const), node: fc.nat(4) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('confChange' as const),
+      op: fc.constantFrom(
+        'add' as const,
+        'remove' as const,
+        'learner' as const,
+        'joint' as const,
+        'leave' as const,
+      ),
+      target: fc.nat(4),
+      other: fc.nat(4),
+      explicit: fc.boolean(),
+    }),
+  },
 )
 
-function hex(data: Uint8Array): string {
-  let text = ''
-  for (const byte of data) text += byte.toString(16).padStart(2, '0')
-  return text
+/** The change a command asks for, or undefined when it would not apply to `confState`. */
+function confChangeFor(
+  command: Extract<Command, { kind: 'confChange' }>,
+  ids: string[],
+  confState: ConfState,
+): ConfChange | undefined {
+  const target = ids[command.target % ids.length] as string
+  const other = ids[command.other % ids.length] as string
+  let change: ConfChange
+  switch (command.op) {
+    case 'add':
+      change = { transition: 'auto', changes: [{ type: 'addNode', nodeId: target }] }
+      break
+    case 'remove':
+      change = { transition: 'auto', changes: [{ type: 'removeNode', nodeId: target }] }
+      break
+    case 'learner':
+      change = { transition: 'auto', changes: [{ type: 'addLearner', nodeId: target }] }
+      break
+    case 'joint':
+      change = {
+        transition: command.explicit ? 'explicit' : 'auto',
+        changes: [
+          { type: 'addNode', nodeId: target },
+          { type: 'removeNode', nodeId: other },
+        ],
+      }
+      break
+    default:
+      change = { transition: 'auto', changes: [] }
+  }
+  // Validate against the current configuration with the real Changer (the host's job, as in etcd).
+  try {
+    const tracker = new ProgressTracker(4)
+    restoreConfState(tracker, 1, confState)
+    const changer = new Changer(tracker, 1)
+    if (isLeaveJoint(change)) changer.leaveJoint()
+    else {
+      const autoLeave = enterJointAutoLeave(change)
+      if (autoLeave === undefined) changer.simple(change.changes)
+      else changer.enterJoint(autoLeave, change.changes)
+    }
+  } catch {
+    return undefined
+  }
+  return change
 }
 
 /** Tracks the history needed by the checkers and runs them all. */
@@ -80,14 +149,7 @@ class SafetyMonitor {
   private readonly leadersByTerm = new Map<number, string>()
   private readonly appliedByIndex = new Map<number, AppliedEntry>()
   private readonly committed = new Map<number, { term: number; observedInTerm: number }>()
-  /** How many applied entries of each node (per incarnation) were already checked. */
-  private readonly checkedApplied = new Map<string, number>()
-
   constructor(private readonly network: Network) {}
-
-  onRestart(id: string): void {
-    this.checkedApplied.set(id, 0)
-  }
 
   check(): string | undefined {
     const network = this.network
@@ -102,16 +164,18 @@ class SafetyMonitor {
       logs.set(id, log)
       const status = node.raw.status()
       if (status.role === 'leader') leaders.push({ id, term: status.term, log })
-      const seen = this.checkedApplied.get(id) ?? 0
-      const fresh = node.applied
-        .slice(seen)
-        .map((e) => ({ index: e.index, term: e.term, data: `${e.type}:${hex(e.data)}` }))
-      this.checkedApplied.set(id, node.applied.length)
-      const stateMachine = checkStateMachineSafety(this.appliedByIndex, id, fresh)
+      const applied = node.state.map((key, i): AppliedEntry => {
+        const [index, term] = key.split(':')
+        if (Number(index) !== i + 1)
+          throw new Error(`${id}: state machine has index ${index} at position ${i}`)
+        return { index: i + 1, term: Number(term), data: key }
+      })
+      const stateMachine = checkStateMachineSafety(this.appliedByIndex, id, applied)
       if (stateMachine) return stateMachine
-      for (const entry of fresh) {
-        const known = this.committed.get(entry.index)
-        if (!known) this.committed.set(entry.index, { term: entry.term, observedInTerm: status.term })
+      for (const entry of applied) {
+        if (!this.committed.has(entry.index)) {
+          this.committed.set(entry.index, { term: entry.term, observedInTerm: status.term })
+        }
       }
     }
     return (
@@ -129,10 +193,12 @@ function takeMessage(network: Network, pick: number): Message | undefined {
   return message
 }
 
-const stats = { runs: 0, maxTerm: 0, maxCommit: 0 }
+const stats = { runs: 0, maxTerm: 0, maxCommit: 0, confChanges: 0, snapshots: 0 }
 afterAll(() => {
   if (stats.runs > 0)
-    console.log(`avg max term ${stats.maxTerm / stats.runs}, avg max commit ${stats.maxCommit / stats.runs}`)
+    console.log(
+      `runs ${stats.runs}: avg max term ${stats.maxTerm / stats.runs}, avg max commit ${stats.maxCommit / stats.runs}, conf changes taken ${stats.confChanges}, nodes restored from a snapshot ${stats.snapshots}`,
+    )
 })
 
 interface ScheduleConfig {
@@ -189,9 +255,11 @@ function runSchedule(
           network.processReadies()
         }
         break
-      case 'drop':
-        takeMessage(network, command.pick)
+      case 'drop': {
+        const message = takeMessage(network, command.pick)
+        if (message) network.reportLost(message)
         break
+      }
       case 'duplicate': {
         const message = network.pending[command.pick % Math.max(1, network.pending.length)]
         if (message) network.pending.push(message)
@@ -212,13 +280,31 @@ function runSchedule(
         break
       case 'restart':
         network.restart(idOf(command.node))
-        monitor.onRestart(idOf(command.node))
         break
+      case 'compact':
+        network.compact(idOf(command.node))
+        break
+      case 'confChange': {
+        const leader = network.leaders()[0]
+        if (leader === undefined) break
+        const change = confChangeFor(command, ids, network.node(leader).confState)
+        if (change === undefined) break
+        try {
+          network.raw(leader).proposeConfChange(change)
+          stats.confChanges++
+        } catch {
+          // Dropped (one change pending, or the leader has not applied its own-term entry yet).
+        }
+        break
+      }
     }
     // Hosts persist and send promptly; the schedule controls delivery, not persistence.
     network.processReadies()
     // Bound the in-flight queue (as a real network's buffers are bounded).
-    if (network.pending.length > 200) network.pending.splice(0, network.pending.length - 200)
+    if (network.pending.length > 200) {
+      for (const message of network.pending.splice(0, network.pending.length - 200))
+        network.reportLost(message)
+    }
   }
 
   for (const command of commands) {
@@ -232,22 +318,34 @@ function runSchedule(
     stats.runs++
     stats.maxTerm += Math.max(...statuses.map((s) => s.term))
     stats.maxCommit += Math.max(...statuses.map((s) => s.commit))
+    stats.snapshots += [...network.nodes.values()].filter((node) => node.snapshotIndex > 0).length
   }
 
-  // Liveness once healed: a leader emerges and every node converges on its log.
+  // Liveness once healed: removed nodes are shut down (isolated), then a leader emerges and
+  // every member converges on its log.
   network.heal()
   let converged = false
   for (let round = 0; round < 300 && !converged; round++) {
+    const newest = [...network.nodes.values()].reduce((a, b) =>
+      b.raw.status().commit > a.raw.status().commit ? b : a,
+    )
+    const members = new Set([
+      ...newest.confState.voters,
+      ...newest.confState.votersOutgoing,
+      ...newest.confState.learners,
+    ])
+    network.heal()
+    for (const id of ids) if (!members.has(id)) network.isolate(id)
     network.tickAll()
     network.stabilize()
-    const leaders = network.leaders()
+    const leaders = network.leaders().filter((id) => members.has(id))
     if (leaders.length === 1) {
       const leader = network.node(leaders[0] as string)
       const last = leader.storage.lastIndex()
-      converged = [...network.nodes.values()].every(
-        (node) =>
-          node.raw.status().commit === leader.raw.status().commit && node.storage.lastIndex() === last,
-      )
+      converged = [...members].every((id) => {
+        const node = network.node(id)
+        return node.raw.status().commit === leader.raw.status().commit && node.storage.lastIndex() === last
+      })
     }
     const violation = monitor.check()
     if (violation) throw new Error(`${violation} (size ${size}, seed ${seed}, healing)`)
