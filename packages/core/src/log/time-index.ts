@@ -9,7 +9,7 @@ export interface UnwrittenRange {
   timestampMs: number
 }
 
-/** The first index in [lo, hi) of the sorted `values` whose value satisfies `atOrAfter`. */
+/** The first i in [0, count) for which the monotonic predicate `atOrAfter(i)` holds (count if none). */
 function lowerBound(count: number, atOrAfter: (i: number) => boolean): number {
   let lo = 0
   let hi = count
@@ -34,17 +34,33 @@ export async function findFirstIndexAtOrAfter(
   timestampMs: number,
 ): Promise<number | undefined> {
   const segments = state.segments
-  const at = lowerBound(segments.length, (i) => segments[i]!.lastTimestampMs >= timestampMs)
-  const segment: SegmentState | undefined = segments[at]
-  if (segment === undefined) return undefined
-  if (segment.firstTimestampMs >= timestampMs) return segment.baseIndex
+  let pinnedFrom = Number.POSITIVE_INFINITY
+  for (const range of unwritten) pinnedFrom = Math.min(pinnedFrom, range.fromIndex)
+  // A segment's lastTimestampMs may be stale-high after a truncation cut its newest entries; every
+  // later entry is at or after it though (clamping), so a miss in one segment means the next
+  // segment's first entry.
+  for (let at = lowerBound(segments.length, (i) => segments[i]!.lastTimestampMs >= timestampMs); ; at++) {
+    const segment: SegmentState | undefined = segments[at]
+    if (segment === undefined) return undefined
+    if (segment.firstTimestampMs >= timestampMs) return segment.baseIndex
+    const found = await findInSegment(storage, state, segment, unwritten, pinnedFrom, timestampMs)
+    if (found !== undefined) return found
+  }
+}
+
+async function findInSegment(
+  storage: Storage,
+  state: LogState,
+  segment: SegmentState,
+  unwritten: readonly UnwrittenRange[],
+  pinnedFrom: number,
+  timestampMs: number,
+): Promise<number | undefined> {
   const points = segment.pointTimestampsMs
   // The first point at or after the target; the answer lies after the point before it.
   const next = lowerBound(points.length, (i) => points[i]! >= timestampMs)
   const scanFrom = next === 0 ? segment.baseIndex : segment.pointIndexes[next - 1]! + 1
   const scanTo = next < points.length ? segment.pointIndexes[next]! : segment.lastIndex
-  let pinnedFrom = Number.POSITIVE_INFINITY
-  for (const range of unwritten) pinnedFrom = Math.min(pinnedFrom, range.fromIndex)
   const storedTo = Math.min(scanTo + 1, pinnedFrom)
   if (scanFrom < storedTo) {
     const stored = await readStoredEntries(storage, state, scanFrom, storedTo, Number.POSITIVE_INFINITY)
@@ -52,10 +68,8 @@ export async function findFirstIndexAtOrAfter(
   }
   const ranges = [...unwritten].sort((a, b) => a.fromIndex - b.fromIndex)
   for (const range of ranges) {
-    if (range.toIndex >= Math.max(scanFrom, storedTo) && range.timestampMs >= timestampMs) {
-      return Math.max(range.fromIndex, scanFrom)
-    }
+    const from = Math.max(range.fromIndex, scanFrom, storedTo)
+    if (from <= Math.min(range.toIndex, scanTo) && range.timestampMs >= timestampMs) return from
   }
-  // Unreachable while the invariants hold (the segment's last entry qualifies): be exact anyway.
-  return scanTo <= segment.lastIndex ? scanTo : undefined
+  return undefined
 }

@@ -51,4 +51,19 @@ describe('SegmentedLog: time index', () => {
     await log.writeStaged(staged, false)
     expect(await log.firstIndexAtOrAfter(150)).toBe(6)
   })
+
+  it('stays exact when a truncation leaves a segment whose newest timestamp was cut', async () => {
+    const log = await SegmentedLog.open(await TestMemoryStorage.create(), 'p0', { segmentAgeMsMax: 1000 })
+    await log.persist({ entries: makeEntries(1, 3, 1), timestampMs: 100 })
+    await log.persist({ entries: makeEntries(4, 5, 1), timestampMs: 150 })
+    // A new leader overwrites 4..5 much later: the entries roll into a new segment by age.
+    await log.persist({ entries: makeEntries(4, 4, 2), timestampMs: 2000 })
+    expect(log.segments().map((s) => [s.baseIndex, s.lastIndex])).toEqual([
+      [1, 3],
+      [4, 4],
+    ])
+    expect(await log.firstIndexAtOrAfter(120)).toBe(4)
+    expect(await log.firstIndexAtOrAfter(100)).toBe(1)
+    expect(await log.firstIndexAtOrAfter(2001)).toBeUndefined()
+  })
 })
