@@ -2,9 +2,10 @@
 // Runs every Vitest project once, with the default reporter for people and the JSON
 // reporter for CI, then prints the plain closing line CI reads: `N passed, M failed`.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { summarize } from './test-summary.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const reportPath = join(root, '.ci', 'vitest-report.json')
@@ -27,16 +28,7 @@ const result = spawnSync(
   { cwd: root, stdio: 'inherit' },
 )
 
-let passed = 0
-let failed = 0
-if (existsSync(reportPath)) {
-  const report = JSON.parse(readFileSync(reportPath, 'utf8'))
-  passed = report.numPassedTests ?? 0
-  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0)
-} else {
-  failed = 1
-  console.error('vitest wrote no JSON report')
-}
+let { passed, failed } = summarize(reportPath)
 if (result.status !== 0 && failed === 0) failed = 1
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(result.status === 0 && failed === 0 && passed > 0 ? 0 : 1)
