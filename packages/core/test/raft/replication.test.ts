@@ -109,11 +109,8 @@ describe('replication and flow control', () => {
 
 describe('snapshots and compaction', () => {
   function compactLeader(network: Network, id: string): Snapshot {
-    const node = network.node(id)
-    const applied = node.raw.status().applied
-    const snapshot = node.storage.createSnapshot(applied, node.confState, bytes(`state@${applied}`))
-    node.storage.compact(applied)
-    return snapshot
+    expect(network.compact(id)).toBe(true)
+    return network.node(id).storage.snapshot()
   }
 
   it('a slow follower behind the first index is caught up with a snapshot', () => {
@@ -135,6 +132,8 @@ describe('snapshots and compaction', () => {
     network.tickAll()
     network.stabilize()
     expect(network.appliedData('c')).toEqual(['after snapshot'])
+    // The snapshot carried the state machine: c's state equals a's.
+    expect(network.node('c').state).toEqual(network.node('a').state)
     expect(network.raw('a').status().progress['c']?.state).toBe('replicate')
     expect(network.raw('c').status().commit).toBe(network.raw('a').status().commit)
   })
