@@ -1,85 +1,87 @@
 /**
- * Microbenchmark of the broker's pure parts: encoding/decoding append entries, applying them to
- * the PartitionStateMachine, and dispatch + ack through the Dispatcher with 3 members.
- * Run from packages/core: `tsx --conditions=source bench/broker.bench.ts`
+ * Broker throughput: an in-process 3-node cluster on MemoryTransport with memory-level storage,
+ * 1 KiB messages. Prints produce msg/s (one pipelined, idempotent producer) and consume + ack
+ * msg/s (one consumer group of 3 members). Run: pnpm --filter @laminar-ts/core bench:broker
+ * Env: BENCH_MESSAGES (default 200000), BENCH_PARTITIONS (default 3).
  */
-import {
-  DEFAULT_GROUP_CONFIG,
-  Dispatcher,
-  decodePartitionCommand,
-  encodePartitionCommand,
-  type LaminarRecord,
-  PartitionStateMachine,
-} from '../src/index'
+import { openMemoryLevelStorage } from '@laminar-ts/storage-level'
+import { MemoryNetwork } from '@laminar-ts/transport-memory'
+import { LaminarNode } from '../src/index'
 
-const MESSAGES = 500_000
-const BATCH = 100
-const VALUE_BYTES = 1024
+const messages = Number(process.env.BENCH_MESSAGES ?? 200_000)
+const partitions = Number(process.env.BENCH_PARTITIONS ?? 3)
+const messageBytes = 1024
 
-/** Runs `run` once to warm up the JIT, then once measured. */
-function measure(label: string, messages: number, run: () => void): void {
-  run()
-  const start = process.hrtime.bigint()
-  run()
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9
-  console.log(
-    `${label.padEnd(44)} ${Math.round(messages / seconds)
-      .toLocaleString('en-US')
-      .padStart(12)} msg/s`,
+async function main(): Promise<void> {
+  const network = new MemoryNetwork()
+  const peers = [1, 2, 3].map((i) => ({ id: `n${i}`, address: `bench-${i}` }))
+  const nodes = await Promise.all(
+    peers.map(
+      async (p) =>
+        new LaminarNode({
+          id: p.id,
+          peers,
+          transport: network.transport({ host: p.id }),
+          storage: await openMemoryLevelStorage(),
+          options: { tickIntervalMs: Number(process.env.BENCH_TICK_MS ?? 20) },
+        }),
+    ),
   )
-}
+  await Promise.all(nodes.map((n) => n.start()))
+  const client = nodes[0]!.client()
+  await client.admin().createTopic({ topic: 'bench', partitions, replicationFactor: 3 })
 
-const value = new Uint8Array(VALUE_BYTES).fill(97)
-const records: LaminarRecord[] = Array.from({ length: BATCH }, (_, i) => ({
-  key: new TextEncoder().encode(`key-${i % 16}`),
-  value,
-  headers: {},
-  timestampMs: 1_700_000_000_000 + i,
-}))
-const batches = MESSAGES / BATCH
-const encodeAppend = (sequence: number) =>
-  encodePartitionCommand({ type: 'append', producerId: 'p', sequence, records })
-
-// Encoding keeps only a small ring of entries: retaining 500 MB would measure the GC instead.
-const ring: Uint8Array[] = []
-measure(`encode append (${BATCH} x ${VALUE_BYTES} B records)`, MESSAGES, () => {
-  for (let sequence = 0; sequence < batches; sequence++) ring[sequence % 64] = encodeAppend(sequence)
-})
-const entries = Array.from({ length: batches }, (_, sequence) => encodeAppend(sequence))
-
-let sm = new PartitionStateMachine()
-measure('apply append entries (decode included)', MESSAGES, () => {
-  sm = new PartitionStateMachine()
-  for (const [i, data] of entries.entries()) sm.applyEntry(i + 1, data)
-})
-measure('decode append entries (a reader)', MESSAGES, () => {
-  for (const data of entries) decodePartitionCommand(data)
-})
-console.log(`  endOffset ${sm.endOffset}, snapshot ${sm.snapshot().length} B`)
-
-function dispatchAndAck(perKeyOrdering: boolean): void {
-  const dispatcher = new Dispatcher({
-    group: {
-      name: 'g',
-      config: { ...DEFAULT_GROUP_CONFIG, perKeyOrdering },
-      ackFloor: 0,
-      acked: [],
-      deliveryCounts: [],
-    },
-    endOffset: 0,
+  const value = new Uint8Array(messageBytes).fill(120)
+  const producer = client.producer({
+    maxBatchBytes: 256 * 1024,
+    maxInFlightPerPartition: 16,
+    bufferBytesMax: 256 * 1024 * 1024,
   })
-  for (const member of ['a', 'b', 'c']) dispatcher.addMember(member, 1000)
-  const keys = records.map((r) => r.key)
-  let commands = 0
-  for (let base = 0; base < MESSAGES; base += BATCH) {
-    dispatcher.onRecordsAvailable(base + BATCH, { baseOffset: base, keys })
-    const deliveries = dispatcher.nextDeliveries(base)
-    for (const delivery of deliveries) dispatcher.ack(delivery.memberId, [delivery.offset])
-    commands += dispatcher.takeCommands().length
+  const chunk = 1000
+  let started = performance.now()
+  const sends: Promise<unknown>[] = []
+  for (let i = 0; i < messages; i += chunk) {
+    const batch = Array.from({ length: Math.min(chunk, messages - i) }, () => ({ value }))
+    while (producer.bufferedBytes > 128 * 1024 * 1024) await new Promise((r) => setImmediate(r))
+    sends.push(producer.send({ topic: 'bench', messages: batch }))
   }
-  if (dispatcher.status().ackFloor !== MESSAGES) throw new Error('not everything was acked')
-  if (commands === 0) throw new Error('no ack commands')
+  await Promise.all(sends)
+  let seconds = (performance.now() - started) / 1000
+  console.log(
+    `produce: ${messages} x ${messageBytes} B, ${partitions} partitions, 3 replicas: ${Math.round(messages / seconds).toLocaleString('en-US')} msg/s (${(
+      (messages * messageBytes) / seconds / 1024 / 1024
+    ).toFixed(0)} MiB/s, ${seconds.toFixed(2)} s)`,
+  )
+
+  if (process.env.BENCH_DEBUG)
+    for (const n of nodes) console.log(JSON.stringify({ ...n.status(), groups: undefined }))
+  started = performance.now()
+  let consumed = 0
+  let resolveDone: () => void = () => {}
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve
+  })
+  const consumers = nodes.map((node) =>
+    node.client().consumer({ groupId: 'bench', maxInFlight: 4096, fetchWaitMs: 100 }),
+  )
+  for (const consumer of consumers) {
+    await consumer.subscribe({ topic: 'bench' })
+    await consumer.run({
+      eachMessage: async () => {
+        if (++consumed === messages) resolveDone()
+      },
+    })
+  }
+  await done
+  seconds = (performance.now() - started) / 1000
+  console.log(
+    `consume + ack: ${messages} messages, 3 members: ${Math.round(messages / seconds).toLocaleString('en-US')} msg/s (${seconds.toFixed(2)} s)`,
+  )
+  await Promise.all(consumers.map((c) => c.stop()))
+  await Promise.all(nodes.map((n) => n.stop()))
 }
 
-measure('dispatch + ack, 3 members', MESSAGES, () => dispatchAndAck(false))
-measure('dispatch + ack, 3 members, per-key ordering', MESSAGES, () => dispatchAndAck(true))
+// In-memory nodes hold no sockets and their timers are unref'd: keep the process alive while we run.
+const keepAlive = setInterval(() => {}, 1000)
+await main()
+clearInterval(keepAlive)

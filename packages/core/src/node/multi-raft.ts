@@ -5,6 +5,21 @@ import type { PeerLinks } from './peer-links'
 import { decodeMessage, expandHeartbeat, type RaftFrame } from './protocol'
 import type { RaftGroup } from './raft-group'
 
+/** Drive rounds run back to back before yielding to timers and I/O. */
+const ROUNDS_PER_TURN_MAX = 32
+
+function isEmptyReady(ready: Ready): boolean {
+  return (
+    ready.softState === undefined &&
+    ready.hardState === undefined &&
+    ready.snapshot === undefined &&
+    ready.entries.length === 0 &&
+    ready.committedEntries.length === 0 &&
+    ready.messages.length === 0 &&
+    ready.readStates.length === 0
+  )
+}
+
 export interface MultiRaftOptions {
   nodeId: NodeId
   clock: Clock
@@ -126,24 +141,38 @@ export class MultiRaft {
   async #drive(): Promise<void> {
     if (this.#driving || this.#stopped) return
     this.#driving = true
+    let yielded = false
     try {
-      for (;;) {
+      for (let rounds = 1; ; rounds++) {
         this.#driveAgain = false
         const round: Array<[RaftGroup, Ready]> = []
+        let work = false
         for (const group of this.#groups.values()) {
-          if (!group.stopped && group.raft.hasReady()) round.push([group, group.raft.ready()])
+          if (group.stopped || !group.raft.hasReady()) continue
+          const ready = group.raft.ready()
+          round.push([group, ready])
+          if (!work && !isEmptyReady(ready)) work = true
         }
         if (round.length === 0) break
         this.rounds++
         await this.#runRound(round)
         if (this.#stopped) break
+        // Raft had nothing to hand out (e.g. entries still loading from storage): stop here;
+        // the log's load callback, a message or the next tick drives again. Looping would spin.
+        if (!work) break
+        if (rounds >= ROUNDS_PER_TURN_MAX) {
+          // Let timers and I/O run: a busy node must not starve its own transport and clock.
+          yielded = true
+          this.#options.clock.setTimeout(() => this.schedule(), 0)
+          break
+        }
       }
     } catch (error) {
       this.#options.onFatal(error)
     } finally {
       this.#driving = false
-      if (this.#driveAgain && !this.#stopped) this.schedule()
-      else {
+      if (this.#driveAgain && !this.#stopped && !yielded) this.schedule()
+      else if (!yielded) {
         const waiters = this.#idleWaiters.splice(0)
         for (const resolve of waiters) resolve()
       }

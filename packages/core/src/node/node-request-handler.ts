@@ -96,13 +96,13 @@ export class NodeRequestHandler {
         this.#leaderHost(request.topic, request.partition)
         return this.#node.id
       case 'read': {
-        const host = this.#replicaHost(request.topic, request.partition)
+        const host = this.#caughtUpHost(request.topic, request.partition)
         const maxMessages = Math.min(Math.max(0, request.maxMessages), this.#node.tuning.readMessagesMax)
         const maxBytes = Math.min(Math.max(1, request.maxBytes), this.#node.tuning.readBytesMax)
         return host.read(request.fromOffset, maxMessages, maxBytes)
       }
       case 'offsetForTime': {
-        const host = this.#replicaHost(request.topic, request.partition)
+        const host = this.#caughtUpHost(request.topic, request.partition)
         return host.offsetForTime(request.timestampMs)
       }
       case 'fetch': {
@@ -182,6 +182,13 @@ export class NodeRequestHandler {
         leaderHint: hint,
       })
     }
+    return host
+  }
+
+  /** A replica that may serve reads: not one still replaying its log after a restart. */
+  #caughtUpHost(topicName: string, partition: number): PartitionHost {
+    const host = this.#replicaHost(topicName, partition)
+    if (!host.group.caughtUp) throw host.group.notLeader()
     return host
   }
 

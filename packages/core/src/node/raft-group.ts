@@ -77,6 +77,18 @@ export class RaftGroup {
     this.#pendingMax = options.pendingProposalsMax
     this.raft = new RawNode({ ...options.raft, id: options.nodeId, storage: options.log.logStorage })
     this.#appliedIndex = options.raft.applied ?? 0
+    this.#recoveredCommit = options.log.logStorage.initialState().hardState.commit
+  }
+
+  /** The commit index found in storage at start: below it, this replica is still replaying. */
+  readonly #recoveredCommit: number
+
+  /**
+   * False while a restarted replica replays its log: its state lags what it acknowledged
+   * before, so it should not answer reads yet.
+   */
+  get caughtUp(): boolean {
+    return this.#appliedIndex >= this.#recoveredCommit
   }
 
   get isLeader(): boolean {

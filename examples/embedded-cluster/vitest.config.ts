@@ -1,0 +1,3 @@
+import { projectConfig } from '../../vitest.shared'
+
+export default projectConfig('example-embedded-cluster', { testTimeoutMs: 120_000 })
