@@ -17,15 +17,22 @@ import { type ConfChange, type ConfState, NONE } from './types'
  * never win an election again. See docs/raft.md, "The 2-node removal hazard".
  */
 export function applyConfChange(raft: Raft, change: ConfChange): ConfState {
+  return switchToConfig(raft, computeChange(raft, change))
+}
+
+/** The configuration `change` leads to; throws RaftError('invalidConfChange') if it cannot apply. */
+function computeChange(raft: Raft, change: ConfChange): ChangeResult {
   const changer = new Changer(raft.tracker, raft.raftLog.lastIndex())
-  let result: ChangeResult
-  if (isLeaveJoint(change)) result = changer.leaveJoint()
-  else {
-    const autoLeave = enterJointAutoLeave(change)
-    result =
-      autoLeave === undefined ? changer.simple(change.changes) : changer.enterJoint(autoLeave, change.changes)
-  }
-  return switchToConfig(raft, result)
+  if (isLeaveJoint(change)) return changer.leaveJoint()
+  const autoLeave = enterJointAutoLeave(change)
+  return autoLeave === undefined
+    ? changer.simple(change.changes)
+    : changer.enterJoint(autoLeave, change.changes)
+}
+
+/** Throws RaftError('invalidConfChange') when `change` cannot apply to the current configuration (nothing changes). */
+export function checkConfChangeApplies(raft: Raft, change: ConfChange): void {
+  computeChange(raft, change)
 }
 
 /** Installs a configuration; a leader commits what the new quorum allows and probes new peers. */

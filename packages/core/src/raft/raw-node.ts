@@ -71,7 +71,9 @@ export class RawNode {
 
   /**
    * Proposes a membership change. Throws RaftError('proposalDropped') when it cannot be taken,
-   * including when a change is pending or the leader has not yet applied an entry of its term.
+   * including when a change is pending or the leader has not yet applied an entry of its term,
+   * and RaftError('invalidConfChange') when it cannot apply to the current configuration
+   * (e.g. it removes the last voter). A follower forwards it unchecked; the leader checks it.
    */
   proposeConfChange(change: ConfChange): void {
     const message = newMessage('prop', NONE, this.raft.id, 0)
@@ -92,7 +94,14 @@ export class RawNode {
     try {
       this.raft.step(message)
     } catch (error) {
-      if (isRaftError(error, 'proposalDropped') || isRaftError(error, 'readIndexDropped')) return
+      // A forwarded proposal or read the leader cannot take is dropped, as in etcd.
+      if (
+        isRaftError(error, 'proposalDropped') ||
+        isRaftError(error, 'readIndexDropped') ||
+        (message.type === 'prop' && isRaftError(error, 'invalidConfChange'))
+      ) {
+        return
+      }
       throw error
     }
   }

@@ -2,8 +2,10 @@
  * The leader's step function (etcd-io/raft raft.go stepLeader): proposals, ReadIndex,
  * append/heartbeat responses and flow control, snapshot reports, leadership transfer.
  */
+
 import { decodeConfChange } from './confchange-codec'
 import { invariant, RaftError } from './errors'
+import { checkConfChangeApplies } from './membership'
 import type { Progress } from './progress'
 import { isJoint } from './progress-tracker'
 import type { Raft } from './raft'
@@ -18,7 +20,7 @@ import {
   sendTimeoutNow,
   startReadIndex,
 } from './replication'
-import { type Entry, type Message, NONE } from './types'
+import { type ConfChange, type Entry, type Message, NONE } from './types'
 
 function dropProposal(reason: string): never {
   throw new RaftError('proposalDropped', `proposal dropped: ${reason}`)
@@ -93,7 +95,12 @@ function propose(raft: Raft, message: Message): void {
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as Entry
     if (entry.type !== 'confChange') continue
-    const change = decodeConfChange(entry.data)
+    let change: ConfChange
+    try {
+      change = decodeConfChange(entry.data)
+    } catch {
+      dropProposal('malformed conf change')
+    }
     const wantsLeaveJoint = change.transition === 'auto' && change.changes.length === 0
     const joint = isJoint(raft.tracker.config)
     // One change at a time; also none before this leader applied an entry of its own term,
@@ -101,6 +108,10 @@ function propose(raft: Raft, message: Message): void {
     if (pendingConfIndex > raft.raftLog.applied) dropProposal('a conf change is pending (possibly unapplied)')
     if (joint && !wantsLeaveJoint) dropProposal('must transition out of joint config first')
     if (!joint && wantsLeaveJoint) dropProposal('not in a joint config: refusing empty conf change')
+    // No change is pending, so the tracker holds the configuration this entry will apply to:
+    // a change that cannot apply (e.g. removing the last voter) is refused now rather than
+    // failing on every replica when committed. Throws RaftError('invalidConfChange').
+    checkConfChangeApplies(raft, change)
     pendingConfIndex = lastIndex + i + 1
   }
   if (!raft.appendEntries(entries)) dropProposal('too many uncommitted bytes')

@@ -175,6 +175,19 @@ describe('membership changes', () => {
     expect(isRaftError(error, 'invalidConfChange')).toBe(true)
   })
 
+  it('a change that cannot apply (removing the last voter) is refused at proposal time', () => {
+    const network = new Network(['solo'])
+    electAndSettle(network, 'solo')
+    const error = caught(() =>
+      network
+        .raw('solo')
+        .proposeConfChange({ transition: 'auto', changes: [{ type: 'removeNode', nodeId: 'solo' }] }),
+    )
+    expect(isRaftError(error, 'invalidConfChange')).toBe(true)
+    // Nothing was appended: the next change is accepted.
+    network.raw('solo').proposeConfChange(addNode('b'))
+  })
+
   it('proposing to leave a config that is not joint is dropped', () => {
     const network = new Network(['a', 'b', 'c'])
     electAndSettle(network, 'a')
