@@ -126,18 +126,27 @@ export class PartitionStateMachine {
   }
 
   /**
-   * A group's full replicated state (what a Dispatcher rebuilds from). Copies the acked set and
-   * delivery counts, O(ack window): on hot paths use {@link hasGroup} or {@link groupSummary}.
+   * A group's full replicated state (what a Dispatcher rebuilds from). O(1): `acked` and
+   * `deliveryCounts` are copied (O(ack window)) only when first read, and reflect the state at
+   * that moment, so read them right away (as the Dispatcher constructor does).
    */
   group(name: string): GroupState | undefined {
     const group = this.#groups.get(name)
     if (group === undefined) return undefined
+    let acked: number[] | undefined
+    let deliveryCounts: [number, number][] | undefined
     return {
       name,
       config: { ...group.config },
       ackFloor: group.ackFloor,
-      acked: group.acked(),
-      deliveryCounts: group.deliveryCounts(),
+      get acked() {
+        acked ??= group.acked()
+        return acked
+      },
+      get deliveryCounts() {
+        deliveryCounts ??= group.deliveryCounts()
+        return deliveryCounts
+      },
     }
   }
 
