@@ -126,10 +126,14 @@ export class Raft {
     return { leader: this.lead, role: this.role }
   }
 
-  hardState(): HardState {
+  /** The vote as it goes into the persisted HardState. */
+  persistedVote(): NodeId {
     // TEST-ONLY FAULT (RaftFaults.forgetVote): the vote is not persisted, so a restarted node may vote twice in a term.
-    const vote = this.faults.forgetVote === true ? NONE : this.vote
-    return { term: this.term, vote, commit: this.raftLog.committed }
+    return this.faults.forgetVote === true ? NONE : this.vote
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.persistedVote(), commit: this.raftLog.committed }
   }
 
   /** Queues a message. Sets `from` and, except for votes and term-less forwards, the term. */

@@ -131,8 +131,11 @@ export class RawNode {
     if (raft.lead !== this.prevSoftState.leader || raft.role !== this.prevSoftState.role) return true
     // Field by field rather than via hardState(): hasReady runs in every host loop, so it avoids allocating.
     const previous = this.prevHardState
-    const vote = raft.faults.forgetVote === true ? previous.vote : raft.vote
-    return raft.term !== previous.term || vote !== previous.vote || log.committed !== previous.commit
+    return (
+      raft.term !== previous.term ||
+      raft.persistedVote() !== previous.vote ||
+      log.committed !== previous.commit
+    )
   }
 
   ready(): Ready {
