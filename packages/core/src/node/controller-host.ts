@@ -48,6 +48,11 @@ export class ControllerHost implements GroupApplier {
     return result
   }
 
+  restoreSnapshot(data: Uint8Array): void {
+    this.stateMachine.restore(data)
+    this.onChange?.()
+  }
+
   onRoleChange(isLeader: boolean): void {
     if (isLeader) void this.ensureMembers().catch(() => {})
   }

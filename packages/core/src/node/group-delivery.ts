@@ -173,6 +173,11 @@ export class GroupDelivery {
     }
   }
 
+  /** Retention moved the log start: what was pending below it is gone. */
+  onLogStartOffset(logStartOffset: number): void {
+    for (const runtime of this.#groups.values()) runtime.dispatcher.onLogStartOffset(logStartOffset)
+  }
+
   onRoleChange(isLeader: boolean): void {
     if (isLeader) return // dispatchers are rebuilt lazily, from replicated state, on first fetch
     for (const [name, runtime] of this.#groups) this.#dropRuntime(name, runtime)

@@ -80,6 +80,11 @@ export class LaminarNode {
   #handler: NodeRequestHandler | undefined
   #fatal: unknown
   #groupCommit: GroupCommit | undefined
+  #ticks = 0
+  #retentionRunning = false
+  get #retentionEveryTicks(): number {
+    return Math.max(1, Math.round(this.tuning.retentionCheckIntervalMs / this.tuning.tickIntervalMs))
+  }
   /** Partition groups being opened (their logs load asynchronously). */
   readonly #opening = new Set<string>()
 
@@ -129,6 +134,7 @@ export class LaminarNode {
       tickIntervalMs: this.tuning.tickIntervalMs,
       onTick: () => {
         for (const host of this.#partitions.values()) host.delivery.tick()
+        if (++this.#ticks % this.#retentionEveryTicks === 0) void this.#applyRetention()
       },
       onApplied: () => {},
       onFatal: (error) => {
@@ -168,6 +174,11 @@ export class LaminarNode {
       entryCacheBytesMax: this.tuning.entryCacheBytesPerGroupMax,
       ...logOptions,
     })
+    // A log that retention compacted starts at its snapshot: restore the state machine from it
+    // and let Raft hand out only the entries after it.
+    const snapshot = log.snapshot()
+    const applied = snapshot.metadata.index
+    if (applied > 0) applier.restoreSnapshot?.(snapshot.data)
     return new RaftGroup({
       groupId,
       nodeId: this.id,
@@ -183,6 +194,7 @@ export class LaminarNode {
         maxInflightMsgs: this.tuning.maxInflightMsgs,
         checkQuorum: true,
         preVote: true,
+        applied,
       },
     })
   }
@@ -259,6 +271,22 @@ export class LaminarNode {
     this.#multiRaft!.add(group)
     // The preferred replica of a fresh group campaigns at once: leaders land where placement spread them.
     if (replicas[0] === this.id && group.raft.status().term === 0) group.raft.campaign()
+  }
+
+  /** One retention pass over the partitions hosted here, never two at once. */
+  async #applyRetention(): Promise<void> {
+    if (this.#retentionRunning || this.#state !== 'running') return
+    this.#retentionRunning = true
+    try {
+      for (const host of [...this.#partitions.values()]) {
+        if (host.group.stopped) continue
+        await host.applyRetention(this.clock.now()).catch((error: unknown) => {
+          this.#fatal ??= error
+        })
+      }
+    } finally {
+      this.#retentionRunning = false
+    }
   }
 
   async #produceDeadLetter(topic: string, record: import('./protocol').WireRecord): Promise<void> {

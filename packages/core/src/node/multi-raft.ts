@@ -198,6 +198,7 @@ export class MultiRaft {
     for (const [group, ready] of round) {
       if (group.stopped) continue
       group.observeSoftState(ready.softState)
+      if (ready.snapshot !== undefined) group.applySnapshot(ready.snapshot)
       if (ready.committedEntries.length > 0) {
         group.applyEntries(ready.committedEntries)
         applied.push(group)

@@ -45,6 +45,8 @@ export interface NodeTuning {
   entryCacheBytesPerGroupMax: number
   /** Recent records each partition keeps decoded for consumers at the head of the log. */
   recentRecordsBytesPerPartitionMax: number
+  /** How often partitions check their retention limits. */
+  retentionCheckIntervalMs: number
 }
 
 export const DEFAULT_NODE_TUNING: Readonly<NodeTuning> = Object.freeze({
@@ -66,6 +68,7 @@ export const DEFAULT_NODE_TUNING: Readonly<NodeTuning> = Object.freeze({
   readBytesMax: 8 * 1024 * 1024,
   entryCacheBytesPerGroupMax: 16 * 1024 * 1024,
   recentRecordsBytesPerPartitionMax: 16 * 1024 * 1024,
+  retentionCheckIntervalMs: 1_000,
 })
 
 export interface LaminarNodeConfig {

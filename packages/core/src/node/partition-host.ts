@@ -9,6 +9,7 @@ import { decodeProposal } from './proposal-envelope'
 import type { ProduceResult, ReadResult, StoredRecord, WireRecord } from './protocol'
 import type { GroupApplier, RaftGroup } from './raft-group'
 import { RecentRecords, recordBytes } from './recent-records'
+import { SegmentedGroupLog } from './segmented-group-log'
 
 export interface PartitionHostOptions {
   topic: TopicMetadata
@@ -31,7 +32,11 @@ const SCAN_BYTES = 1024 * 1024
 export class PartitionHost implements GroupApplier {
   readonly topic: TopicMetadata
   readonly partition: number
-  readonly stateMachine = new PartitionStateMachine()
+  /**
+   * A dense-ish offset index (an entry at most every 16 records): retention and reads cut at
+   * index entries, so a sparse one would make small topics lose whole batches to retention.
+   */
+  readonly stateMachine = new PartitionStateMachine({ indexIntervalRecords: 16 })
   readonly recent: RecentRecords
   readonly delivery: GroupDelivery
   readonly #clock: Clock
@@ -74,6 +79,45 @@ export class PartitionHost implements GroupApplier {
       this.delivery.onGroupCommand(command)
     }
     return result
+  }
+
+  restoreSnapshot(data: Uint8Array): void {
+    this.stateMachine.restore(data)
+    this.recent.clear(this.stateMachine.endOffset)
+  }
+
+  /**
+   * Retention: when the oldest segment is past the topic's size or age limit, snapshot the
+   * state machine at the applied index (so Raft can still catch a lagging replica up), let the
+   * log drop whole old segments, and move the partition's log start past them. Local to each
+   * replica, as Kafka's is.
+   */
+  async applyRetention(nowMs: number): Promise<void> {
+    const store = this.group.log
+    if (!(store instanceof SegmentedGroupLog)) return
+    const log = store.log
+    const segments = log.segments()
+    const oldest = segments[0]
+    if (oldest === undefined || segments.length < 2) return
+    const { retentionBytes, retentionMs } = this.topic.config
+    const overSize = retentionBytes > 0 && log.totalBytes() > retentionBytes
+    const overAge = retentionMs > 0 && oldest.lastTimestampMs < nowMs - retentionMs
+    if (!overSize && !overAge) return
+    const applied = this.group.appliedIndex
+    if (applied > log.snapshot().metadata.index && applied >= log.firstIndex()) {
+      await log.createSnapshot({
+        metadata: { index: applied, term: log.term(applied), confState: this.group.raft.status().config },
+        data: this.stateMachine.snapshot(),
+      })
+    }
+    const before = log.firstIndex()
+    await log.applyRetention({
+      nowMs,
+      retainFromIndexMin: Math.min(applied, log.snapshot().metadata.index) + 1,
+    })
+    if (log.firstIndex() === before) return
+    this.stateMachine.truncatePrefix(log.firstIndex())
+    this.delivery.onLogStartOffset(this.stateMachine.logStartOffset)
   }
 
   onRoleChange(isLeader: boolean): void {

@@ -1,6 +1,6 @@
 import { LaminarError } from '../errors/laminar-error'
 import { decodeConfChange, RaftError, RawNode } from '../raft/index'
-import type { Entry, LogStorage, NodeId, RaftConfig, Ready, SoftState } from '../raft/types'
+import type { Entry, LogStorage, NodeId, RaftConfig, Ready, Snapshot, SoftState } from '../raft/types'
 import { decodeProposal, encodeProposal } from './proposal-envelope'
 
 /**
@@ -24,6 +24,8 @@ export interface GroupLogStore {
  */
 export interface GroupApplier {
   applyCommand(index: number, command: Uint8Array): unknown
+  /** Replaces the state machine with a snapshot's (a lagging replica caught up by snapshot). */
+  restoreSnapshot?(data: Uint8Array): void
   /** Called on this node only, after leadership is gained or lost. */
   onRoleChange?(isLeader: boolean, leader: NodeId): void
 }
@@ -197,6 +199,13 @@ export class RaftGroup {
       if (failure !== undefined) pending.reject(failure)
       else pending.resolve(result)
     }
+  }
+
+  /** A snapshot from the leader replaced the log: the state machine jumps to it. */
+  applySnapshot(snapshot: Snapshot): void {
+    if (snapshot.metadata.index <= this.#appliedIndex) return
+    this.applier.restoreSnapshot?.(snapshot.data)
+    this.#appliedIndex = snapshot.metadata.index
   }
 
   failPending(error: LaminarError): void {
