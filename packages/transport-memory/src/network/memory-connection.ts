@@ -72,6 +72,7 @@ export class MemoryConnection implements Connection {
       throw new LaminarError('INVALID_ARGUMENT', 'frame must be a Uint8Array')
     }
     if (this.#closed) return false
+    this.#network.tap?.(this.localHost, this.remoteHost, frame)
     const fate = this.#network.policy.frameFate(this.localHost, this.remoteHost, frame.byteLength)
     if (fate.drop) return this.#bufferedBytes < this.#highWaterMarkBytes
     const copy = frame.slice()

@@ -46,6 +46,8 @@ export class MemoryNetwork {
   /** The link policy; replaceable at any time (the Simulation swaps in its fault model). */
   policy: LinkPolicy
   readonly highWaterMarkBytes: number
+  /** Sees every frame handed to `send` on an open connection (the Simulation hashes them into its trace). */
+  tap: ((fromHost: string, toHost: string, frame: Uint8Array) => void) | undefined
   readonly #registrations = new Map<string, Registration>()
   readonly #hosts = new Map<string, HostState>()
   #connectionSeq = 0

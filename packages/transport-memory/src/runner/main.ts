@@ -2,12 +2,14 @@
  * The simulator's command line (`pnpm sim`):
  *
  *   pnpm sim --seeds N [--start S] [--seed S] [--sim-seconds T] [--nodes K] [--faults a,b,...]
- *            [--raft-fault commitPreviousTermByCounting|forgetVote|sendBeforePersist|skipSync] [--verbose]
+ *            [--raft-fault commitPreviousTermByCounting|forgetVote|sendBeforePersist|skipSync]
+ *            [--workload raft|laminar] [--verbose]
  *
  * Each failing seed prints its fault settings, its violations and the one command replaying
  * it; the last line is `N passed, M failed`; the exit code is non-zero on any violation.
  */
 import { describeFaultSettings, type FaultKind, parseFaultKinds } from '../sim/fault-plan'
+import { runLaminarSeed } from '../sim/laminar/run-laminar-seed'
 import { runSeed, type SeedRunOptions } from '../sim/run-seed'
 
 interface CliOptions {
@@ -16,6 +18,7 @@ interface CliOptions {
   nodes: number
   faults: FaultKind[] | undefined
   raftFault: string | undefined
+  workload: 'raft' | 'laminar'
   verbose: boolean
 }
 
@@ -38,7 +41,9 @@ function parse(argv: readonly string[]): CliOptions {
     i++
   }
   for (const name of values.keys()) {
-    if (!['seeds', 'start', 'seed', 'sim-seconds', 'nodes', 'faults', 'raft-fault'].includes(name)) {
+    if (
+      !['seeds', 'start', 'seed', 'sim-seconds', 'nodes', 'faults', 'raft-fault', 'workload'].includes(name)
+    ) {
       throw new Error(`unknown option --${name}`)
     }
   }
@@ -64,7 +69,13 @@ function parse(argv: readonly string[]): CliOptions {
   const simSeconds = simSecondsRaw === undefined ? 5 : Number(simSecondsRaw)
   if (!(simSeconds > 0)) throw new Error('--sim-seconds must be a positive number')
   const faultsRaw = values.get('faults')
+  const workload = values.get('workload') ?? 'raft'
+  if (workload !== 'raft' && workload !== 'laminar') throw new Error('--workload must be raft or laminar')
+  if (workload === 'laminar' && (raftFault !== undefined || values.has('nodes'))) {
+    throw new Error('--raft-fault and --nodes apply to the raft workload only')
+  }
   return {
+    workload,
     seeds,
     simSeconds,
     nodes: integer('nodes', 3, 1),
@@ -99,13 +110,16 @@ async function main(): Promise<number> {
     if (options.raftFault === 'sendBeforePersist' || options.raftFault === 'skipSync') {
       run.hostFault = options.raftFault
     }
-    const result = await runSeed(run)
+    const result =
+      options.workload === 'laminar'
+        ? await runLaminarSeed({ seed, simSeconds: options.simSeconds, faults: options.faults })
+        : await runSeed(run)
     simMsTotal += result.simMs
     if (result.ok) {
       passed++
       if (options.verbose) {
         process.stdout.write(
-          `seed ${seed} ok  trace=${result.traceHash} acked=${result.client.acked} ${describeFaultSettings(result.settings)}\n`,
+          `seed ${seed} ok  trace=${result.traceHash} ${describeFaultSettings(result.settings)}\n`,
         )
       }
       continue

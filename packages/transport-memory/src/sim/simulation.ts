@@ -1,5 +1,6 @@
 import { type Clock, LaminarError, type Storage } from '@laminar-ts/core'
 import { MemoryNetwork } from '../network/memory-network'
+import type { MemoryTransport } from '../network/memory-transport'
 import { checkQueueHistory } from './checkers/queue-checkers'
 import { RAFT_CHECKERS } from './checkers/raft-checkers'
 import type { Checker, Violation } from './checkers/violation'
@@ -108,6 +109,14 @@ export class Simulation<P extends SimProcess = SimProcess> {
       },
     }
     this.network = new MemoryNetwork({ clock: globalClock, policy: this.links })
+    // Every frame sent goes into the trace: two runs of a seed agree on every message.
+    this.network.tap = (fromHost, toHost, frame) => {
+      this.#trace.text(`${this.time.nowMs} ${fromHost}>${toHost} ${frame.byteLength} `)
+      // The head of a frame names the message and its position; hashing it keeps the trace cheap.
+      this.#trace.bytes(
+        frame.byteLength <= TRACED_FRAME_BYTES ? frame : frame.subarray(0, TRACED_FRAME_BYTES),
+      )
+    }
     this.#factory = options.process ?? (raftProcessFactory() as unknown as ProcessFactory<P>)
     this.#storageLatency = options.storageLatency
     this.#checkers = options.checkers ?? []
@@ -236,6 +245,19 @@ export class Simulation<P extends SimProcess = SimProcess> {
 
   stateOf(id: string): NodeState {
     return this.#slot(id).state
+  }
+
+  /**
+   * The dependencies of a client living beside the cluster (an application process that is
+   * never crashed): a transport on host `name`, a clock on the virtual timeline, its own randomness.
+   */
+  clientContext(name: string): { transport: MemoryTransport; clock: ProcessClock; random: Prng } {
+    if (this.#nodes.has(name)) throw new LaminarError('INVALID_ARGUMENT', `${name} is a node, not a client`)
+    return {
+      transport: this.network.transport({ host: name }),
+      clock: new ProcessClock(this.time),
+      random: this.random.fork(),
+    }
   }
 
   // --- network faults -------------------------------------------------------------------------
@@ -485,6 +507,9 @@ export class Simulation<P extends SimProcess = SimProcess> {
     this.trace(`fault ${description}`)
   }
 }
+
+/** Leading bytes of each frame mixed into the trace hash. */
+const TRACED_FRAME_BYTES = 64
 
 /** Microtask turns granted after an event that does not move time. */
 const MICROTASK_TURNS_PER_EVENT = 4
