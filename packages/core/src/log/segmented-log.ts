@@ -111,12 +111,29 @@ export class SegmentedLog {
     return this.#state.lastIndex
   }
 
-  /** The latest snapshot (received or created); index 0 when there is none. */
+  /**
+   * The latest snapshot (received or created); index 0 when there is none. Throws
+   * RaftLogError('snapshotTemporarilyUnavailable') when retention dropped entries the snapshot
+   * does not cover (snapshot index < firstIndex - 1): sending it would strand a follower in a
+   * loop of stale snapshots, so Raft waits until the host creates a newer one.
+   */
   snapshot(): Snapshot {
-    return this.#state.snapshot
+    const state = this.#state
+    if (state.snapshot.metadata.index < state.start.index) {
+      throw new RaftLogError(
+        'snapshotTemporarilyUnavailable',
+        `snapshot ${state.snapshot.metadata.index} of ${this.groupId} does not reach the log start ${state.start.index}`,
+      )
+    }
+    return state.snapshot
   }
 
   // --- Inspection ---
+
+  /** The latest snapshot as stored, even when it does not reach the log start (see {@link snapshot}). */
+  latestSnapshot(): Snapshot {
+    return this.#state.snapshot
+  }
 
   hardState(): HardState {
     return { ...this.#state.hardState }

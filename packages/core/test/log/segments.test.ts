@@ -109,6 +109,11 @@ describe('SegmentedLog: segments', () => {
     expect(log.firstIndex()).toBe(5)
     expect(log.segments()).toHaveLength(1)
     expect((await log.readEntries(5, 7, 1000)).map((e) => e.index)).toEqual([5, 6])
+    // No snapshot covers the dropped entries: Raft must not send the stale (empty) one.
+    expect(() => log.snapshot()).toThrow(RaftLogError)
+    const confState = { voters: ['a'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false }
+    await log.createSnapshot({ metadata: { index: 5, term: 1, confState }, data: new Uint8Array(0) })
+    expect(log.snapshot().metadata.index).toBe(5)
   })
 
   it('compact drops whole segments covered by the snapshot only', async () => {
