@@ -27,5 +27,6 @@ async function measure(label: string, intervalMs: number, simSeconds: number): P
   )
 }
 
+await measure('3 nodes, 1 proposal / 50 ms', 50, 30)
 await measure('3 nodes, 1 proposal / 10 ms', 10, 30)
 await measure('3 nodes, 1 proposal / 2 ms', 2, 30)

@@ -385,7 +385,6 @@ export class RaftProcess implements SimProcess {
         nodeTerm: this.#term,
         electableWithout: context.electableWithout(entry.index, entry.term),
       })
-      context.trace(`${this.id} apply ${entry.index}/${entry.term} ${digest}`)
       this.#applied = entry.index
       if (entry.type !== 'normal' || entry.data.byteLength === 0) continue
       const key = textDecoder.decode(entry.data)
@@ -425,8 +424,8 @@ export class RaftProcess implements SimProcess {
       list.push(message)
     }
     for (const [peer, list] of byPeer) {
+      // The simulation hashes every frame sent into its trace: no separate trace line needed.
       const frame = pack(list)
-      this.#context.trace(`${this.id}>${peer} ${list.map((m) => `${m.type}:${m.term}:${m.index}`).join(',')}`)
       if (!this.#sendFrame(peer, frame)) this.#raft!.reportUnreachable(peer)
     }
   }
