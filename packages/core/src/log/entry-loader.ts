@@ -64,6 +64,8 @@ export class EntryLoader {
       },
       (error: unknown) => {
         this.#end(load)
+        // Entries removed under the load (a compaction's clear) are not corruption.
+        if (state.generation !== generation) return this.#emit({ groupId, lo, hi: lo })
         const wrapped = isLaminarError(error)
           ? error
           : new LaminarError('STORAGE_FAILED', `loading entries of ${groupId} failed`, { cause: error })

@@ -318,7 +318,14 @@ export class SegmentedLog {
       if (cached.length > 0) return cached
       const generation = state.generation
       const storedHi = Math.min(hi, state.cache.tailFirstIndex ?? hi)
-      const stored = await readStoredEntries(this.storage, state, lo, storedHi, maxBytes)
+      let stored: Awaited<ReturnType<typeof readStoredEntries>>
+      try {
+        stored = await readStoredEntries(this.storage, state, lo, storedHi, maxBytes)
+      } catch (error) {
+        // A compaction's clear can remove entries under a read: not corruption, read again.
+        if (state.generation === generation || attempt >= 3) throw error
+        continue
+      }
       // A truncation or compaction raced the read: read again against the new log.
       if (state.generation === generation) {
         const entries = stored.map((item) => item.entry)

@@ -170,3 +170,22 @@ describe('SegmentedLog: segments', () => {
     expect(log.segments()).toEqual([])
   })
 })
+
+describe('SegmentedLog: reads racing compaction', () => {
+  it('answers LOG_COMPACTED, not STORAGE_CORRUPT, when a compaction clears entries under a read', async () => {
+    const storage = await TestMemoryStorage.create()
+    const log = await SegmentedLog.open(storage, 'p0', {
+      segmentBytesMax: ENTRY_STORED_BYTES * 500,
+      entryCacheBytesMax: 50,
+    })
+    await log.persist({ entries: makeEntries(1, 3000, 1), timestampMs: 0 })
+    const confState = { voters: ['a'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false }
+    await log.createSnapshot({ metadata: { index: 2500, term: 1, confState }, data: new Uint8Array(0) })
+    // The read pages through storage (1024 entries a page); the compaction's clear lands between pages.
+    const read = log.readEntries(1, 3001, 1 << 30)
+    const compaction = log.compact(2500)
+    const error = await caught(() => read)
+    expect(await compaction).toBe(2501)
+    expect(isLaminarError(error, 'LOG_COMPACTED')).toBe(true)
+  })
+})
