@@ -34,7 +34,8 @@ export function hup(raft: Raft, type: CampaignType): void {
   campaign(raft, type)
 }
 
-function hasUnappliedConfChanges(raft: Raft): boolean {
+/** True when a committed conf change is not applied yet (it might remove or demote this node). */
+export function hasUnappliedConfChanges(raft: Raft): boolean {
   if (raft.raftLog.applied >= raft.raftLog.committed) return false
   try {
     let index = raft.raftLog.applied + 1

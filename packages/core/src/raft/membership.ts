@@ -4,6 +4,7 @@
  * and steps down if it was removed or demoted.
  */
 import { type ChangeResult, Changer, enterJointAutoLeave, isLeaveJoint } from './confchange'
+import { handOverLeadership } from './leader-transfer'
 import type { Raft } from './raft'
 import { bcastAppend, maybeSendAppend } from './replication'
 import { type ConfChange, type ConfState, NONE } from './types'
@@ -43,10 +44,11 @@ export function switchToConfig(raft: Raft, result: ChangeResult): ConfState {
   raft.isLearner = self?.isLearner ?? false
   if (raft.role !== 'leader') return confState
   if (self === undefined || raft.isLearner) {
-    // Removed or demoted leader: tell the remaining peers the commit index, then step down so
-    // they elect a leader among themselves. See docs/raft.md on removing a node from 2 voters.
+    // Removed or demoted leader: tell the remaining peers the commit index and hand leadership
+    // to the most up-to-date voter (it steps down when that voter's election reaches it).
+    // See docs/raft.md on removing a node from 2 voters.
     bcastAppend(raft)
-    raft.becomeFollower(raft.term, NONE)
+    handOverLeadership(raft)
     return confState
   }
   if (confState.voters.length === 0) return confState

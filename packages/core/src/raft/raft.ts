@@ -12,6 +12,7 @@ import { encodeConfChange } from './confchange-codec'
 import { RAFT_DEFAULTS, validateConfig } from './config'
 import { handleVoteRequest, hup } from './election'
 import { invariant, isRaftError, RaftError } from './errors'
+import { handOverLeadership } from './leader-transfer'
 import { bytesEqual, CAMPAIGN_TRANSFER_CONTEXT, newMessage } from './message'
 import { ProgressTracker } from './progress-tracker'
 import { entryPayloadBytes, RaftLog } from './raft-log'
@@ -68,6 +69,8 @@ export class Raft {
    * flushAppends(), which RawNode calls before it reports or hands out a Ready.
    */
   appendsPending = false
+  /** A TimeoutNow arrived while a conf change was unapplied: campaign once it is applied. */
+  campaignAfterApply = false
   /** Ticks since the last election timeout (followers) or check-quorum round (leader). */
   electionElapsed = 0
   heartbeatElapsed = 0
@@ -169,8 +172,10 @@ export class Raft {
     if (this.electionElapsed >= this.electionTimeout) {
       this.electionElapsed = 0
       if (this.checkQuorum) this.step(newMessage('checkQuorum', NONE, this.id, 0))
-      // A transfer that did not finish within an election timeout is abandoned.
+      // A transfer that did not finish within an election timeout is abandoned...
       if (this.role === 'leader' && this.leadTransferee !== NONE) this.abortLeaderTransfer()
+      // ...except the handover of a leader that is no longer a voter, which starts again.
+      if (this.role === 'leader' && !this.tracker.isVoter(this.id)) handOverLeadership(this)
     }
     if (this.role !== 'leader') return
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -197,6 +202,7 @@ export class Raft {
     this.pendingConfIndex = 0
     this.uncommittedBytes = 0
     this.appendsPending = false
+    this.campaignAfterApply = false
     this.readOnly = new ReadOnly(READ_ONLY_PENDING_MAX)
     this.pendingReadIndexMessages = []
   }
@@ -357,6 +363,10 @@ export class Raft {
   appliedTo(index: number): void {
     const applied = Math.max(index, this.raftLog.applied)
     this.raftLog.appliedTo(applied)
+    if (this.campaignAfterApply && applied >= this.raftLog.committed) {
+      this.campaignAfterApply = false
+      if (this.role !== 'leader') hup(this, 'transfer')
+    }
     if (this.tracker.config.autoLeave && applied >= this.pendingConfIndex && this.role === 'leader') {
       const leave = newMessage('prop', NONE, this.id, 0)
       leave.entries = [

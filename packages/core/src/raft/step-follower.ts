@@ -3,7 +3,7 @@
  * heartbeats and snapshots (etcd-io/raft raft.go stepFollower, stepCandidate, handle*).
  */
 import { restoreConfState } from './confchange'
-import { campaign, hup, poll } from './election'
+import { campaign, hasUnappliedConfChanges, hup, poll } from './election'
 import { RaftError } from './errors'
 import { switchToConfig } from './membership'
 import { newMessage } from './message'
@@ -51,7 +51,10 @@ export function stepFollower(raft: Raft, message: Message): void {
       return
     case 'timeoutNow':
       // The leader asks us to take over: campaign at once, skipping pre-vote, overriding leases.
-      hup(raft, 'transfer')
+      // With a committed conf change still unapplied, campaign right after applying it (a leader
+      // handing over after its own removal sends the change's commit just before TimeoutNow).
+      if (raft.promotable() && hasUnappliedConfChanges(raft)) raft.campaignAfterApply = true
+      else hup(raft, 'transfer')
       return
     case 'readIndex':
       if (raft.lead === NONE) dropReadIndex('no leader')

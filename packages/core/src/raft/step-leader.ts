@@ -5,6 +5,7 @@
 
 import { decodeConfChange } from './confchange-codec'
 import { invariant, RaftError } from './errors'
+import { transferLeader } from './leader-transfer'
 import { checkConfChangeApplies } from './membership'
 import type { Progress } from './progress'
 import { isJoint } from './progress-tracker'
@@ -83,7 +84,7 @@ export function stepLeader(raft: Raft, message: Message): void {
 
 function propose(raft: Raft, message: Message): void {
   invariant(message.entries.length > 0, 'stepped empty proposal')
-  if (!raft.tracker.progress.has(raft.id)) dropProposal('this leader was removed from the configuration')
+  if (!raft.tracker.isVoter(raft.id)) dropProposal('this leader was removed or demoted (it is handing over)')
   if (raft.leadTransferee !== NONE) dropProposal('leadership transfer in progress')
   const lastIndex = raft.raftLog.lastIndex()
   const forwarded = message.from !== raft.id && message.from !== NONE
@@ -178,19 +179,4 @@ function handleAppendResponse(raft: Raft, message: Message, progress: Progress):
   if (message.from === raft.leadTransferee && progress.match === log.lastIndex()) {
     sendTimeoutNow(raft, message.from)
   }
-}
-
-function transferLeader(raft: Raft, transferee: string, progress: Progress): void {
-  if (progress.isLearner) return
-  if (raft.leadTransferee !== NONE) {
-    if (raft.leadTransferee === transferee) return
-    raft.abortLeaderTransfer()
-  }
-  if (transferee === raft.id) return
-  // The transfer must finish within an election timeout (tickHeartbeat aborts it otherwise).
-  raft.electionElapsed = 0
-  raft.leadTransferee = transferee
-  // Catch the transferee up first; TimeoutNow goes out once its match reaches our last index.
-  if (progress.match === raft.raftLog.lastIndex()) sendTimeoutNow(raft, transferee)
-  else sendAppend(raft, transferee)
 }

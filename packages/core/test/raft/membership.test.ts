@@ -89,16 +89,18 @@ describe('membership changes', () => {
     expect(network.node('a').confState).toMatchObject({ voters: ['a', 'b', 'c', 'd'], votersOutgoing: [] })
   })
 
-  it('removing the leader: it steps down and the rest elect a new leader', () => {
+  it('removing the leader: it hands leadership to a remaining voter, then steps down', () => {
     const network = new Network(['a', 'b', 'c'], { seed: 5 })
     electAndSettle(network, 'a')
+    network.recordDelivered = true
     network.raw('a').proposeConfChange({ transition: 'auto', changes: [{ type: 'removeNode', nodeId: 'a' }] })
     network.stabilize()
+    // Handover: the most up-to-date voter got TimeoutNow and was elected without waiting for a timeout.
+    expect(network.delivered.some((m) => m.type === 'timeoutNow' && m.from === 'a')).toBe(true)
+    // The old leader steps down on its next heartbeat, answered with the newer term.
+    network.tickAll()
+    network.stabilize()
     expect(network.raw('a').status().role).toBe('follower')
-    for (let i = 0; i < 40 && network.leaders().length === 0; i++) {
-      network.tickAll()
-      network.stabilize()
-    }
     const leaders = network.leaders()
     expect(leaders).toHaveLength(1)
     expect(['b', 'c']).toContain(leaders[0])
@@ -108,6 +110,23 @@ describe('membership changes', () => {
     network.stabilize()
     expect(network.appliedData('b')).toEqual(['after removal'])
     expect(network.appliedData('c')).toEqual(['after removal'])
+  })
+
+  it.each([
+    ['removed', { type: 'removeNode', nodeId: 'a' }],
+    ['demoted to learner', { type: 'addLearner', nodeId: 'a' }],
+  ] as const)('2 voters, the leader %s: the handover keeps the remaining node live', (_, change) => {
+    const network = new Network(['a', 'b'], { seed: 9 })
+    electAndSettle(network, 'a')
+    network.raw('a').proposeConfChange({ transition: 'auto', changes: [change] })
+    network.stabilize()
+    network.tickAll()
+    network.stabilize()
+    expect(network.leaders()).toEqual(['b'])
+    expect(network.node('b').confState.voters).toEqual(['b'])
+    network.raw('b').propose(bytes('alone'))
+    network.stabilize()
+    expect(network.appliedData('b')).toEqual(['alone'])
   })
 
   it('one pending change at a time', () => {
