@@ -1,6 +1,5 @@
 // The segmented commit log: a partition's Raft log over the Storage port.
 export { crc32c } from './crc32c'
-export type { EntryCache } from './entry-cache'
 export type { EntriesLoadedEvent } from './entry-loader'
 export type { GroupCommitOptions, GroupCommitStats } from './group-commit'
 export { GroupCommit } from './group-commit'
