@@ -20,7 +20,11 @@ export interface SegmentedLogOptions {
   retentionBytesMax?: number
   /** Retention drops segments whose newest entry is older than this. Default: unbounded. */
   retentionAgeMsMax?: number
-  /** Recovery verifies this many entries at the tail (plus everything past the table). Default 1024. */
+  /**
+   * Recovery verifies this many entries at the tail (plus checks for any past the table), and
+   * keeps them cached. Every read verifies checksums anyway; this bounds the work of opening
+   * many logs at node start. Default 256.
+   */
   recoveryVerifyEntries?: number
 }
 
@@ -36,7 +40,7 @@ export function resolveLogOptions(options: SegmentedLogOptions = {}): ResolvedLo
     timeIndexIntervalEntries: options.timeIndexIntervalEntries ?? 256,
     retentionBytesMax: options.retentionBytesMax ?? Number.POSITIVE_INFINITY,
     retentionAgeMsMax: options.retentionAgeMsMax ?? Number.POSITIVE_INFINITY,
-    recoveryVerifyEntries: options.recoveryVerifyEntries ?? 1024,
+    recoveryVerifyEntries: options.recoveryVerifyEntries ?? 256,
   }
   for (const [name, value] of Object.entries(resolved)) {
     const integer = name === 'timeIndexIntervalEntries' || name === 'recoveryVerifyEntries'
