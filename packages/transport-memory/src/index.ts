@@ -66,8 +66,8 @@ export type {
   StorageLatency,
 } from './sim/simulated-storage'
 export { DEFAULT_STORAGE_LATENCY, SimulatedDisk, SimulatedStorage } from './sim/simulated-storage'
-export type { CheckResult, SimulationOptions } from './sim/simulation'
 export { Simulation } from './sim/simulation'
+export type { CheckResult, NodeState, SimulationOptions } from './sim/simulation-options'
 export { SortedMemoryStorage } from './sim/sorted-memory-storage'
 export type { VirtualTimer } from './sim/timer-queue'
 export { TimerQueue } from './sim/timer-queue'

@@ -1,4 +1,4 @@
-import { type Clock, LaminarError, type Storage } from '@laminar-ts/core'
+import { type Clock, LaminarError } from '@laminar-ts/core'
 import { MemoryNetwork } from '../network/memory-network'
 import type { MemoryTransport } from '../network/memory-transport'
 import { checkQueueHistory } from './checkers/queue-checkers'
@@ -8,50 +8,13 @@ import { SimHistory } from './history'
 import { CALM_LINKS, type LinkFaultSettings, SimulatedLinks } from './link-faults'
 import { Prng } from './prng'
 import type { ProcessContext, ProcessFactory, SimPeer, SimProcess } from './process'
-import { DurableRaftMirror } from './raft/persisted-raft-log'
+import { RaftDiskObserver } from './raft/raft-disk-observer'
 import { raftProcessFactory } from './raft/raft-process'
 import { SimulatedDisk, SimulatedStorage, type StorageLatency } from './simulated-storage'
+import type { CheckResult, NodeSlot, NodeState, SimulationOptions } from './simulation-options'
 import { SortedMemoryStorage } from './sorted-memory-storage'
 import { TraceHash } from './trace-hash'
 import { ProcessClock, VirtualTime } from './virtual-clock'
-
-export interface SimulationOptions<P extends SimProcess = SimProcess> {
-  /** Everything random in the run derives from this. */
-  seed: number
-  /** Cluster size (ids n1..nN); default 3. */
-  nodes?: number
-  /** The process each node runs; default a {@link RaftProcess}. */
-  process?: ProcessFactory<P>
-  /** Per-frame network faults; default calm (1 to 3 ms, nothing lost). */
-  links?: Partial<LinkFaultSettings>
-  storageLatency?: StorageLatency
-  /** Each node's durable store; default a {@link SortedMemoryStorage} (opened by the simulation). */
-  durableStorage?: (nodeId: string) => Storage
-  /** Checkers run by {@link Simulation.check} besides the Raft, queue and process-error ones. */
-  checkers?: ReadonlyArray<{ name: string; check: Checker }>
-  /** Bound on timers run by one `runFor`, against a livelock that never lets time advance. */
-  eventsPerRunMax?: number
-}
-
-export interface CheckResult {
-  ok: boolean
-  violations: Violation[]
-}
-
-type NodeState = 'up' | 'paused' | 'down'
-
-interface NodeSlot<P> {
-  id: string
-  disk: SimulatedDisk
-  mirror: DurableRaftMirror
-  random: Prng
-  state: NodeState
-  incarnation: number
-  skewMs: number
-  clock: ProcessClock | undefined
-  storage: SimulatedStorage | undefined
-  process: P | undefined
-}
 
 /**
  * A deterministic world for a cluster: virtual time, an in-memory network with seeded faults,
@@ -76,6 +39,8 @@ export class Simulation<P extends SimProcess = SimProcess> {
   readonly links: SimulatedLinks
   readonly history = new SimHistory()
   readonly peers: SimPeer[]
+  /** The Raft view of every node's disk (fed by the simulated disks). */
+  readonly disks: RaftDiskObserver
   /** Randomness for tests and workloads driving this simulation (its own stream). */
   readonly random: Prng
   readonly #trace = new TraceHash()
@@ -87,7 +52,6 @@ export class Simulation<P extends SimProcess = SimProcess> {
   readonly #eventsPerRunMax: number
   #started = false
   #eventsRun = 0
-  #checkedApplyIndex = 0
 
   constructor(options: SimulationOptions<P>) {
     if (!Number.isInteger(options.seed)) throw new LaminarError('INVALID_ARGUMENT', 'seed must be an integer')
@@ -121,13 +85,13 @@ export class Simulation<P extends SimProcess = SimProcess> {
     this.#storageLatency = options.storageLatency
     this.#checkers = options.checkers ?? []
     this.#eventsPerRunMax = options.eventsPerRunMax ?? 50_000_000
+    this.disks = new RaftDiskObserver(Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`))
     this.peers = Array.from({ length: nodeCount }, (_, i) => ({ id: `n${i + 1}`, address: `n${i + 1}` }))
     for (const peer of this.peers) {
       const durable = options.durableStorage?.(peer.id) ?? new SortedMemoryStorage()
       const slot: NodeSlot<P> = {
         id: peer.id,
         disk: new SimulatedDisk(durable),
-        mirror: new DurableRaftMirror(),
         random: root.fork(),
         state: 'down',
         incarnation: 0,
@@ -136,7 +100,8 @@ export class Simulation<P extends SimProcess = SimProcess> {
         storage: undefined,
         process: undefined,
       }
-      slot.disk.onDurable = (changes) => slot.mirror.apply(changes)
+      const mirror = this.disks.mirror(peer.id)
+      slot.disk.onDurable = (changes) => mirror.apply(changes)
       this.#nodes.set(peer.id, slot)
     }
   }
@@ -368,31 +333,7 @@ export class Simulation<P extends SimProcess = SimProcess> {
 
   /** How many nodes hold the Raft entry (index, term) on disk now. */
   durableReplicas(index: number, term: number): number {
-    let count = 0
-    for (const slot of this.#nodes.values()) if (slot.mirror.has(index, term)) count++
-    return count
-  }
-
-  /**
-   * A node that could be elected without the entry (index, term): its disk lacks it, yet a
-   * majority of disks hold logs no more up-to-date than its own (Raft 5.4.1's vote rule), so
-   * they would all grant it their vote. Undefined when every possible leader has the entry.
-   */
-  electableWithout(index: number, term: number): string | undefined {
-    const slots = [...this.#nodes.values()]
-    const majority = Math.floor(slots.length / 2) + 1
-    for (const candidate of slots) {
-      if (candidate.mirror.terms.get(index) === term) continue
-      const lastTerm = candidate.mirror.lastTerm
-      const lastIndex = candidate.mirror.lastIndex
-      let voters = 0
-      for (const voter of slots) {
-        const voterTerm = voter.mirror.lastTerm
-        if (voterTerm < lastTerm || (voterTerm === lastTerm && voter.mirror.lastIndex <= lastIndex)) voters++
-      }
-      if (voters >= majority) return candidate.id
-    }
-    return undefined
+    return this.disks.durableReplicas(index, term)
   }
 
   /** Record every live Raft process's log, for the log-matching checker. */
@@ -469,7 +410,7 @@ export class Simulation<P extends SimProcess = SimProcess> {
       history: this.history,
       trace: (text) => this.trace(text),
       durableReplicas: (index, term) => this.durableReplicas(index, term),
-      electableWithout: (index, term) => this.#firstApplyCheck(index, term),
+      electableWithout: (index, term) => this.disks.checkFirstApply(index, term),
     }
     slot.clock = clock
     slot.storage = storage
@@ -487,13 +428,6 @@ export class Simulation<P extends SimProcess = SimProcess> {
         })
       }
     })
-  }
-
-  /** Only the first apply of an index is checked: later ones find the entry more replicated. */
-  #firstApplyCheck(index: number, term: number): string | undefined {
-    if (index <= this.#checkedApplyIndex) return undefined
-    this.#checkedApplyIndex = index
-    return this.electableWithout(index, term)
   }
 
   #slot(id: string): NodeSlot<P> {

@@ -1,5 +1,4 @@
 import {
-  type Connection,
   type Entry,
   LaminarError,
   type Message,
@@ -12,6 +11,7 @@ import { pack, unpack } from 'msgpackr'
 import type { ProcessContext, ProcessFactory, SimProcess } from '../process'
 import { digestBytes } from '../trace-hash'
 import { PersistedRaftLog } from './persisted-raft-log'
+import { RaftPeerLinks } from './raft-peer-links'
 
 /**
  * Deliberately broken host behaviour, for the non-vacuity tests only:
@@ -74,12 +74,6 @@ interface PendingProposal {
   timer: unknown
 }
 
-interface PeerLink {
-  connection: Connection | undefined
-  connecting: boolean
-  retryAtMs: number
-}
-
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
 
@@ -103,8 +97,7 @@ export class RaftProcess implements SimProcess {
   #commit = 0
   #applied = 0
   readonly #pending = new Map<string, PendingProposal>()
-  readonly #links = new Map<string, PeerLink>()
-  readonly #inbound = new Set<Connection>()
+  #links: RaftPeerLinks | undefined
   #tickTimer: unknown
 
   constructor(context: ProcessContext, options: Partial<RaftProcessOptions> = {}) {
@@ -145,8 +138,17 @@ export class RaftProcess implements SimProcess {
       maxSizePerMsg: this.#options.maxSizePerMsg,
       faults: this.#options.raftFaults,
     })
-    const self = context.peers.find((peer) => peer.id === this.id)
-    await context.transport.listen(self?.address ?? this.id, (connection) => this.#accept(connection))
+    const links = new RaftPeerLinks({
+      selfId: this.id,
+      peers: context.peers,
+      transport: context.transport,
+      clock: context.clock,
+      peerBufferedBytesMax: this.#options.peerBufferedBytesMax,
+      reconnectDelayMs: this.#options.reconnectDelayMs,
+      onFrame: (frame) => this.#receive(frame),
+    })
+    this.#links = links
+    await links.listen()
     if (!this.#alive) return
     this.#scheduleTick()
     this.#kick()
@@ -244,8 +246,7 @@ export class RaftProcess implements SimProcess {
       pending.reject(error)
     }
     this.#pending.clear()
-    for (const link of this.#links.values()) link.connection?.close()
-    for (const connection of this.#inbound) connection.close()
+    this.#links?.close()
   }
 
   #scheduleTick(): void {
@@ -255,16 +256,6 @@ export class RaftProcess implements SimProcess {
       this.#kick()
       this.#scheduleTick()
     }, this.#options.tickIntervalMs)
-  }
-
-  #accept(connection: Connection): void {
-    if (!this.#alive) {
-      connection.close()
-      return
-    }
-    this.#inbound.add(connection)
-    connection.on('message', (frame) => this.#receive(frame))
-    connection.on('close', () => this.#inbound.delete(connection))
   }
 
   #receive(frame: Uint8Array): void {
@@ -426,49 +417,8 @@ export class RaftProcess implements SimProcess {
     for (const [peer, list] of byPeer) {
       // The simulation hashes every frame sent into its trace: no separate trace line needed.
       const frame = pack(list)
-      if (!this.#sendFrame(peer, frame)) this.#raft!.reportUnreachable(peer)
+      if (this.#links?.send(peer, frame) !== true) this.#raft!.reportUnreachable(peer)
     }
-  }
-
-  /** False when the frame could not be handed to a connection. */
-  #sendFrame(peer: string, frame: Uint8Array): boolean {
-    let link = this.#links.get(peer)
-    if (link === undefined)
-      this.#links.set(peer, (link = { connection: undefined, connecting: false, retryAtMs: 0 }))
-    const connection = link.connection
-    if (connection !== undefined && !connection.closed) {
-      if (connection.bufferedBytes > this.#options.peerBufferedBytesMax) return false
-      connection.send(frame)
-      return true
-    }
-    link.connection = undefined
-    this.#dial(peer, link)
-    return false
-  }
-
-  #dial(peer: string, link: PeerLink): void {
-    const clock = this.#context.clock
-    if (link.connecting || clock.now() < link.retryAtMs) return
-    const address = this.#context.peers.find((p) => p.id === peer)?.address
-    if (address === undefined) return
-    link.connecting = true
-    this.#context.transport.connect(address).then(
-      (connection) => {
-        link.connecting = false
-        if (!this.#alive) {
-          connection.close()
-          return
-        }
-        link.connection = connection
-        connection.on('close', () => {
-          if (link.connection === connection) link.connection = undefined
-        })
-      },
-      () => {
-        link.connecting = false
-        link.retryAtMs = clock.now() + this.#options.reconnectDelayMs
-      },
-    )
   }
 }
 
