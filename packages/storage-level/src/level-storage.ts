@@ -28,6 +28,9 @@ export interface LevelStorageOptions {
 
 const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const
 
+/** Bytes one native iterator read may gather (classic-level's highWaterMarkBytes). */
+const RANGE_HIGH_WATER_MARK_BYTES = 2 * 1024 * 1024
+
 /** Reserved: deleted (never written) by an empty synced write. 0xff 0xff 0xff 0xff "laminar-sync". */
 export const SYNC_MARKER_KEY: Uint8Array = Uint8Array.from([
   0xff,
@@ -91,12 +94,28 @@ export class LevelStorage extends Storage {
       ...VIEW,
       reverse: options.reverse,
       limit: options.limit,
+      // classic-level stops each native read at 16 KiB by default: a page of 1 KiB entries would
+      // take ~70 round trips to its thread. Bounded: a range holds at most `limit` entries anyway.
+      highWaterMarkBytes: RANGE_HIGH_WATER_MARK_BYTES,
     }
     if (options.gte !== undefined) iteratorOptions['gte'] = options.gte
     if (options.lt !== undefined) iteratorOptions['lt'] = options.lt
-    const pairs = (await wrap('range', () => this.db.iterator(iteratorOptions).all())) as Array<
-      [Uint8Array, Uint8Array]
-    >
+    const pairs = await wrap('range', async () => {
+      const iterator = this.db.iterator(iteratorOptions)
+      try {
+        const result: Array<[Uint8Array, Uint8Array]> = []
+        while (result.length < options.limit) {
+          const page = (await iterator.nextv(options.limit - result.length)) as Array<
+            [Uint8Array, Uint8Array]
+          >
+          if (page.length === 0) break
+          for (const pair of page) result.push(pair)
+        }
+        return result
+      } finally {
+        await iterator.close()
+      }
+    })
     return pairs.map(([key, value]) => ({ key: this.#out(key), value: this.#out(value) }))
   }
 
