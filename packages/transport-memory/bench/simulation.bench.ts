@@ -4,7 +4,7 @@
  *
  *   pnpm --filter @laminar-ts/transport-memory bench
  */
-import { RaftClient, type RaftProcess, Simulation } from '../src/index'
+import { MemoryNetwork, RaftClient, type RaftProcess, Simulation } from '../src/index'
 
 async function measure(label: string, intervalMs: number, simSeconds: number): Promise<void> {
   const sim = new Simulation<RaftProcess>({ seed: 7, nodes: 3 })
@@ -31,3 +31,39 @@ async function measure(label: string, intervalMs: number, simSeconds: number): P
 await measure('3 nodes, 1 proposal / 50 ms', 50, 120)
 await measure('3 nodes, 1 proposal / 10 ms', 10, 120)
 await measure('3 nodes, 1 proposal / 2 ms', 2, 60)
+
+/** MemoryTransport on real time (what embedded clusters use): 1 KiB frames through one connection. */
+async function measureTransport(frames: number): Promise<void> {
+  const network = new MemoryNetwork()
+  let received = 0
+  let done: () => void = () => {}
+  const finished = new Promise<void>((resolve) => {
+    done = resolve
+  })
+  await network.transport({ host: 'a' }).listen('a', (connection) =>
+    connection.on('message', () => {
+      if (++received === frames) done()
+    }),
+  )
+  const connection = await network.transport({ host: 'b' }).connect('a')
+  const frame = new Uint8Array(1024)
+  let sent = 0
+  const pump = (): void => {
+    while (sent < frames) {
+      sent++
+      if (!connection.send(frame)) return
+    }
+  }
+  connection.on('drain', pump)
+  const startedMs = performance.now()
+  pump()
+  await finished
+  const wallSeconds = (performance.now() - startedMs) / 1_000
+  process.stdout.write(
+    `MemoryTransport (real time): ${frames} frames of 1 KiB in ${wallSeconds.toFixed(2)} s = ` +
+      `${(frames / wallSeconds).toFixed(0)} frames/s\n`,
+  )
+  connection.close()
+}
+
+await measureTransport(1_000_000)

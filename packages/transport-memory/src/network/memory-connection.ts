@@ -37,7 +37,7 @@ export class MemoryConnection implements Connection {
   #queueHead = 0
   #queueArmed = false
   #lastDeliverAtMs = 0
-  readonly #listeners: ListenerMap = { message: [], close: [], drain: [] }
+  #listeners: ListenerMap = { message: [], close: [], drain: [] }
 
   /** @internal Created in pairs by {@link MemoryNetwork}. */
   constructor(
@@ -113,15 +113,20 @@ export class MemoryConnection implements Connection {
     scheduler.schedule(0, () => this.#network.runOnHost(this.localHost, () => this.#emitClose(undefined)))
   }
 
+  // Listener lists are copy-on-write: emitting iterates the current array without copying it
+  // per frame, and a listener added or removed while emitting takes effect from the next event.
   on<E extends keyof ConnectionEvents>(event: E, listener: ConnectionEvents[E]): this {
-    ;(this.#listeners[event] as Array<ConnectionEvents[E]>).push(listener)
+    const listeners = this.#listeners as unknown as Record<E, Array<ConnectionEvents[E]>>
+    const current: Array<ConnectionEvents[E]> = listeners[event]
+    listeners[event] = current.concat([listener])
     return this
   }
 
   off<E extends keyof ConnectionEvents>(event: E, listener: ConnectionEvents[E]): this {
-    const list = this.#listeners[event] as Array<ConnectionEvents[E]>
-    const index = list.indexOf(listener)
-    if (index >= 0) list.splice(index, 1)
+    const listeners = this.#listeners as unknown as Record<E, Array<ConnectionEvents[E]>>
+    const current: Array<ConnectionEvents[E]> = listeners[event]
+    const index = current.indexOf(listener)
+    if (index >= 0) listeners[event] = current.filter((_, i) => i !== index)
     return this
   }
 
@@ -133,9 +138,9 @@ export class MemoryConnection implements Connection {
     this.#reset = true
     this.#closed = true
     this.#closeEmitted = true
-    this.#listeners.message.length = 0
-    this.#listeners.close.length = 0
-    this.#listeners.drain.length = 0
+    this.#listeners.message = []
+    this.#listeners.close = []
+    this.#listeners.drain = []
     const peer = this.#peer
     if (peer !== undefined) {
       const error = new LaminarError('CONNECTION_CLOSED', `connection reset: host ${this.localHost} is down`)
@@ -176,16 +181,22 @@ export class MemoryConnection implements Connection {
   #deliver(frame: Uint8Array, bytes: number): void {
     const peer = this.#peer
     if (this.#reset || peer === undefined) return
-    this.#network.runOnHost(this.remoteHost, () => {
-      this.#bufferedBytes -= bytes
-      if (this.#needDrain && this.#bufferedBytes < this.#highWaterMarkBytes) this.#scheduleDrain()
-      peer.#receive(frame)
-    })
+    if (this.#network.isRunning(this.remoteHost)) {
+      this.#arrive(peer, frame, bytes)
+      return
+    }
+    this.#network.runOnHost(this.remoteHost, () => this.#arrive(peer, frame, bytes))
+  }
+
+  #arrive(peer: MemoryConnection, frame: Uint8Array, bytes: number): void {
+    this.#bufferedBytes -= bytes
+    if (this.#needDrain && this.#bufferedBytes < this.#highWaterMarkBytes) this.#scheduleDrain()
+    peer.#receive(frame)
   }
 
   #receive(frame: Uint8Array): void {
     if (this.#closed) return
-    for (const listener of [...this.#listeners.message]) listener(frame)
+    for (const listener of this.#listeners.message) listener(frame)
   }
 
   #scheduleDrain(): void {
@@ -196,7 +207,7 @@ export class MemoryConnection implements Connection {
         this.#drainScheduled = false
         if (this.#closed || !this.#needDrain || this.#bufferedBytes >= this.#highWaterMarkBytes) return
         this.#needDrain = false
-        for (const listener of [...this.#listeners.drain]) listener()
+        for (const listener of this.#listeners.drain) listener()
       }),
     )
   }
@@ -210,6 +221,6 @@ export class MemoryConnection implements Connection {
     if (this.#closeEmitted) return
     this.#closeEmitted = true
     this.#network.forget(this)
-    for (const listener of [...this.#listeners.close]) listener(error)
+    for (const listener of this.#listeners.close) listener(error)
   }
 }

@@ -151,6 +151,12 @@ export class MemoryNetwork {
     })
   }
 
+  /** @internal True when `host` exists and is not paused: deliveries to it run at once. */
+  isRunning(host: string): boolean {
+    const state = this.#hosts.get(host)
+    return state !== undefined && !state.paused
+  }
+
   /** @internal Run a delivery on `host` now, or when it resumes if it is paused. */
   runOnHost(host: string, delivery: () => void): void {
     const state = this.#hosts.get(host)
