@@ -14,6 +14,7 @@ import {
 } from './progress-tracker'
 import { type ConfChange, type ConfChangeSingle, type ConfState, NONE, type NodeId } from './types'
 
+/** A configuration and progress map computed by the Changer, ready for ProgressTracker.setConfig. */
 export interface ChangeResult {
   config: TrackerConfig
   progress: ProgressMap
@@ -34,6 +35,7 @@ export function enterJointAutoLeave(change: ConfChange): boolean | undefined {
   return change.transition !== 'explicit'
 }
 
+/** Computes the configuration a membership change leads to, validating it (etcd's confchange.Changer). */
 export class Changer {
   private readonly tracker: ProgressTracker
   /** The leader's last index: new peers are probed from here. */

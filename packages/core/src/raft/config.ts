@@ -2,6 +2,7 @@
 import { RaftError } from './errors'
 import { NONE, type RaftConfig } from './types'
 
+/** Defaults for the optional RaftConfig fields (see docs/raft.md). */
 export const RAFT_DEFAULTS = {
   maxSizePerMsg: 1024 * 1024,
   maxInflightMsgs: 256,
@@ -11,6 +12,7 @@ export const RAFT_DEFAULTS = {
   preVote: true,
 } as const
 
+/** Throws RaftError('invalidConfig') for a configuration Raft cannot run with. */
 export function validateConfig(config: RaftConfig): void {
   const fail = (message: string): never => {
     throw new RaftError('invalidConfig', message)

@@ -2,8 +2,10 @@ import { CAMPAIGN_TRANSFER_CONTEXT, newMessage, voteResponseType } from './messa
 import type { Raft } from './raft'
 import { type Message, type MessageType, NONE, type NodeId } from './types'
 
+/** preElection: pre-vote first; election: a real vote; transfer: a vote that overrides leases (TimeoutNow). */
 export type CampaignType = 'preElection' | 'election' | 'transfer'
 
+/** Answers a (pre-)vote request of the current term: one vote per term, only for an up-to-date log (5.2, 5.4.1). */
 export function handleVoteRequest(raft: Raft, message: Message): void {
   const canVote =
     raft.vote === message.from ||
@@ -26,6 +28,7 @@ export function handleVoteRequest(raft: Raft, message: Message): void {
   }
 }
 
+/** Starts an election unless this node is the leader, cannot be promoted, or has a conf change to apply first. */
 export function hup(raft: Raft, type: CampaignType): void {
   if (raft.role === 'leader') return
   if (!raft.promotable()) return
@@ -53,6 +56,7 @@ export function hasUnappliedConfChanges(raft: Raft): boolean {
   }
 }
 
+/** Becomes (pre-)candidate, votes for itself and asks every other voter. */
 export function campaign(raft: Raft, type: CampaignType): void {
   if (!raft.promotable()) return
   let voteType: MessageType

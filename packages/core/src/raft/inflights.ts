@@ -4,6 +4,7 @@
  */
 import { invariant } from './errors'
 
+/** In-flight appends to one follower, as the last index of each; a ring buffer of fixed capacity. */
 export class Inflights {
   /** Capacity: the maximum number of appends in flight. */
   readonly capacity: number

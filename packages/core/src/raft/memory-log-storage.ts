@@ -20,6 +20,7 @@ function emptyConfState(): ConfState {
   return { voters: [], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false }
 }
 
+/** LogStorage in memory: append, hard state, snapshots and compaction, as etcd's MemoryStorage. */
 export class MemoryLogStorage implements LogStorage {
   private hardState: HardState
   private currentSnapshot: Snapshot

@@ -43,10 +43,12 @@ export function isLocalMessage(type: MessageType): boolean {
   return LOCAL_TYPES.has(type)
 }
 
+/** Types that answer a request; from a peer outside the configuration they are ignored. */
 export function isResponseMessage(type: MessageType): boolean {
   return RESPONSE_TYPES.has(type)
 }
 
+/** The response type of a vote or pre-vote request. */
 export function voteResponseType(type: MessageType): MessageType {
   return type === 'preVote' ? 'preVoteResp' : 'voteResp'
 }
@@ -54,6 +56,7 @@ export function voteResponseType(type: MessageType): MessageType {
 /** Context of the vote request that a leadership transfer triggers: it overrides check-quorum leases. */
 export const CAMPAIGN_TRANSFER_CONTEXT = new Uint8Array([0x74, 0x72, 0x61, 0x6e, 0x73, 0x66, 0x65, 0x72]) // "transfer"
 
+/** Byte-wise equality; undefined equals only undefined. */
 export function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   if (a === b) return true
   if (a === undefined || b === undefined || a.byteLength !== b.byteLength) return false

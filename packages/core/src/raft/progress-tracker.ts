@@ -25,12 +25,15 @@ export interface TrackerConfig {
   autoLeave: boolean
 }
 
+/** Progress of every voter and learner, by id. */
 export type ProgressMap = Map<NodeId, Progress>
 
+/** A configuration with no members. */
 export function emptyTrackerConfig(): TrackerConfig {
   return { voters: [new Set(), new Set()], learners: new Set(), learnersNext: new Set(), autoLeave: false }
 }
 
+/** A deep copy (new sets), so the Changer never mutates the active configuration. */
 export function cloneTrackerConfig(config: TrackerConfig): TrackerConfig {
   return {
     voters: [new Set(config.voters[0]), new Set(config.voters[1])],
@@ -40,10 +43,12 @@ export function cloneTrackerConfig(config: TrackerConfig): TrackerConfig {
   }
 }
 
+/** True while an outgoing configuration exists (joint consensus). */
 export function isJoint(config: TrackerConfig): boolean {
   return config.voters[1].size > 0
 }
 
+/** The active configuration, every member's Progress, and the votes of the current election. */
 export class ProgressTracker {
   config: TrackerConfig = emptyTrackerConfig()
   progress: ProgressMap = new Map()

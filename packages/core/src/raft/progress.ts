@@ -9,8 +9,10 @@
  */
 import { Inflights } from './inflights'
 
+/** How the leader sends to a follower; see the file comment. */
 export type ProgressState = 'probe' | 'replicate' | 'snapshot'
 
+/** What the leader knows of one follower and how it may send to it. */
 export class Progress {
   /** Highest index known to be replicated on the follower. Invariant: match < next. */
   match: number

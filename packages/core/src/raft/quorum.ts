@@ -5,11 +5,13 @@
  */
 import type { NodeId } from './types'
 
+/** A set of voters deciding by simple majority. */
 export type MajorityConfig = Set<NodeId>
 
 /** [incoming, outgoing]; a decision needs a majority of both. An empty outgoing set agrees to anything. */
 export type JointConfig = [MajorityConfig, MajorityConfig]
 
+/** Outcome of a vote so far: won, lost, or still open. */
 export type VoteResult = 'pending' | 'lost' | 'won'
 
 /** Returns the acknowledged (matched) index of a voter, or undefined when unknown. */

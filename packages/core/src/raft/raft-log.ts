@@ -24,6 +24,7 @@ export function limitEntriesSize(entries: Entry[], maxBytes: number): Entry[] {
   return entries
 }
 
+/** The log a Raft node works on: storage plus unstable entries, and the commit/apply indexes. */
 export class RaftLog {
   readonly storage: LogStorage
   readonly unstable: UnstableLog

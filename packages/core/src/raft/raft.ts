@@ -36,6 +36,7 @@ import {
 /** A role's message handler, swapped on role change (etcd's `r.step = stepLeader`). */
 export type StepFunction = (raft: Raft, message: Message) => void
 
+/** The Raft state machine behind RawNode. Internal: hosts use RawNode. */
 export class Raft {
   readonly id: NodeId
   term = 0

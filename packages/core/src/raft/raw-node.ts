@@ -39,6 +39,7 @@ interface PendingReady {
   committedBytes: number
 }
 
+/** A Raft node driven by its host through ticks, messages, proposals and the Ready/advance loop. */
 export class RawNode {
   private readonly raft: Raft
   private prevSoftState: SoftState

@@ -10,6 +10,7 @@ export const PENDING_READ_INDEX_MAX = 4096
 /** Bound on ReadIndex requests awaiting heartbeat acks. */
 export const READ_ONLY_PENDING_MAX = 4096
 
+/** A ReadIndex request awaiting heartbeat acks: the read index and who confirmed it. */
 export interface ReadIndexStatus {
   request: Message
   index: number
@@ -24,6 +25,7 @@ export function contextKey(context: Uint8Array | undefined): string {
   return key
 }
 
+/** Pending ReadIndex requests of a leader, bounded by `capacity`. */
 export class ReadOnly {
   /** Requests awaiting heartbeat acks, by context key. Invariant: same keys as `queue`. */
   private readonly pending = new Map<string, ReadIndexStatus>()

@@ -89,6 +89,7 @@ export function bcastHeartbeat(raft: Raft, context?: Uint8Array): void {
   }
 }
 
+/** Tells `to` to campaign at once (the last step of a leadership transfer). */
 export function sendTimeoutNow(raft: Raft, to: NodeId): void {
   raft.send(newMessage('timeoutNow', to, NONE, 0))
 }

@@ -20,6 +20,7 @@ function dropReadIndex(reason: string): never {
   throw new RaftError('readIndexDropped', `read index dropped: ${reason}`)
 }
 
+/** A follower's handling of messages: forwards proposals and reads, accepts the leader's appends. */
 export function stepFollower(raft: Raft, message: Message): void {
   switch (message.type) {
     case 'prop':
@@ -68,6 +69,7 @@ export function stepFollower(raft: Raft, message: Message): void {
   }
 }
 
+/** A (pre-)candidate's handling: counts votes, falls back to follower when a leader shows up. */
 export function stepCandidate(raft: Raft, message: Message): void {
   // Only responses for our current kind of election count (a stale voteResp during pre-vote does not).
   const myVoteResponse = raft.role === 'preCandidate' ? 'preVoteResp' : 'voteResp'
@@ -119,6 +121,7 @@ function respond(raft: Raft, to: string, index: number): Message {
   return response
 }
 
+/** Appends a leader's entries if the consistency check passes; otherwise rejects with a hint (5.3). */
 export function handleAppendEntries(raft: Raft, message: Message): void {
   const log = raft.raftLog
   if (message.index < log.committed) {
@@ -140,6 +143,7 @@ export function handleAppendEntries(raft: Raft, message: Message): void {
   response.logTerm = hint.term
 }
 
+/** Advances the commit index from a heartbeat and acknowledges it (with its ReadIndex context). */
 export function handleHeartbeat(raft: Raft, message: Message): void {
   raft.raftLog.commitTo(message.commit)
   const response = newMessage('heartbeatResp', message.from, NONE, 0)
@@ -147,6 +151,7 @@ export function handleHeartbeat(raft: Raft, message: Message): void {
   raft.send(response)
 }
 
+/** Installs a leader's snapshot and reports the resulting last index. */
 export function handleSnapshot(raft: Raft, message: Message): void {
   const snapshot = message.snapshot
   if (snapshot === undefined) return

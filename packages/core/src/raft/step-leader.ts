@@ -27,6 +27,7 @@ function dropProposal(reason: string): never {
   throw new RaftError('proposalDropped', `proposal dropped: ${reason}`)
 }
 
+/** The leader's handling of messages (see the file comment). */
 export function stepLeader(raft: Raft, message: Message): void {
   switch (message.type) {
     case 'beat':

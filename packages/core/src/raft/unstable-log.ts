@@ -5,6 +5,7 @@
 import { invariantFailed } from './errors'
 import type { Entry, Snapshot } from './types'
 
+/** Entries and a snapshot the host has not persisted yet. */
 export class UnstableLog {
   /** A snapshot received from the leader and not yet persisted. */
   snapshot: Snapshot | undefined = undefined

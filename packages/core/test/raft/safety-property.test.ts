@@ -112,6 +112,9 @@ function confChangeFor(
 ): ConfChange | undefined {
   const target = ids[command.target % ids.length] as string
   const other = ids[command.other % ids.length] as string
+  // Never shrink a 2-voter configuration: that is the documented 2-node removal hazard (a crash
+  // of the departing node during the handover can leave the other unable to elect anyone).
+  if (confState.voters.length <= 2 && command.op !== 'add' && command.op !== 'leave') return undefined
   let change: ConfChange
   switch (command.op) {
     case 'add':
