@@ -166,7 +166,11 @@ async function rawBaselineCase(batchSize: number, sync: boolean): Promise<void> 
     )
     const readStarted = performance.now()
     let read = 0
-    const iterator = storage.db.iterator({ keyEncoding: 'view', valueEncoding: 'view' })
+    const iterator = storage.db.iterator({
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      highWaterMarkBytes: 2 << 20,
+    })
     for (;;) {
       const page = await iterator.nextv(1024)
       if (page.length === 0) break
