@@ -217,8 +217,14 @@ export class PartitionStateMachine {
     })
   }
 
-  /** Replace all state with a snapshot's. Throws STORAGE_CORRUPT (and changes nothing) on bad bytes. */
-  restore(bytes: Uint8Array): void {
+  /**
+   * Replace all state with a snapshot's. Throws STORAGE_CORRUPT (and changes nothing) on bad bytes.
+   *
+   * Pass `firstRetainedIndex`, the local log's first index, when this replica's log does not hold
+   * everything the snapshot's sparse index points at (after installing a leader's snapshot, the
+   * log starts after it): `locate` then never sends a reader below the log, as {@link truncatePrefix}.
+   */
+  restore(bytes: Uint8Array, options: { firstRetainedIndex?: number } = {}): void {
     const state = decodePartitionSnapshot(bytes)
     this.#appliedIndex = state.appliedIndex
     this.#endOffset = state.endOffset
@@ -227,6 +233,7 @@ export class PartitionStateMachine {
     this.#producers = state.producers
     this.#groups = state.groups
     this.#committedOffsets = state.committedOffsets
+    if (options.firstRetainedIndex !== undefined) this.truncatePrefix(options.firstRetainedIndex)
   }
 
   #advanceApplied(index: number): void {

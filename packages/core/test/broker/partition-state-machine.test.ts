@@ -266,6 +266,19 @@ describe('PartitionStateMachine: snapshots', () => {
     expect(restored.group('zeta')).toEqual(original.group('zeta'))
   })
 
+  it('restores into a replica whose log starts after the snapshot (an installed leader snapshot)', () => {
+    const leader = new PartitionStateMachine({ indexIntervalRecords: 1 })
+    applyAll(leader, [{ type: 'groupCreate', group: 'g' }, append(4), append(4)])
+    const follower = new PartitionStateMachine()
+    follower.restore(leader.snapshot(), { firstRetainedIndex: leader.appliedIndex + 1 })
+    expect(follower.endOffset).toBe(8)
+    expect(follower.logStartOffset).toBe(8)
+    expect(follower.locate(0)).toBeUndefined()
+    expect(follower.group('g')?.ackFloor).toBe(8)
+    expect(expectType(follower.apply(4, append(2)), 'append').baseOffset).toBe(8)
+    expect(follower.locate(9)).toEqual({ offset: 8, index: 4 })
+  })
+
   it('rejects a corrupt snapshot with STORAGE_CORRUPT and keeps its state', () => {
     const sm = new PartitionStateMachine()
     applyAll(sm, script)
