@@ -7,7 +7,7 @@ import {
 } from '../ports/storage'
 import type { Entry } from '../raft/types'
 import { EntryCache } from './entry-cache'
-import { KeyKind, type KeyKindValue, type LogKeys } from './keys'
+import { hex, KeyKind, type KeyKindValue, type LogKeys } from './keys'
 import type { LogState, ResolvedLogOptions, SegmentState } from './log-state'
 import {
   decodeEntry,
@@ -201,23 +201,27 @@ async function verifyTail(
       if (index !== expected) gapAt ??= expected
       expected = index + 1
       if (gapAt !== undefined) return undefined
+      let entry: Entry
       try {
-        const { entry } = decodeEntry(key, value, index)
+        entry = decodeEntry(key, value, index).entry
         if (entry.term !== state.termRuns.termAt(index)) {
           throw new LaminarError(
             'STORAGE_CORRUPT',
             `entry ${index} of ${keys.groupId} has an unrecorded term`,
             {
-              details: { groupId: keys.groupId, index, term: entry.term },
+              details: { groupId: keys.groupId, index, term: entry.term, key: hex(key) },
             },
           )
         }
-        if (bad !== undefined) throw bad.error // a bad entry with good ones after it: not a torn tail
-        entries.push(entry)
       } catch (error) {
-        if (!isLaminarError(error, 'STORAGE_CORRUPT') || bad !== undefined) throw error
-        bad = { index, error }
+        if (!isLaminarError(error, 'STORAGE_CORRUPT')) throw error
+        // Bad entries running to the end are a torn tail; remember where the run starts.
+        bad ??= { index, error }
+        return undefined
       }
+      // A good entry after a bad one: the bad one is not a torn tail but corruption.
+      if (bad !== undefined) throw bad.error
+      entries.push(entry)
       return undefined
     },
   )

@@ -86,4 +86,25 @@ describe('SegmentedLog recovery (in memory)', () => {
     expect(error.code).toBe('STORAGE_CORRUPT')
     expect(error.details).toMatchObject({ index: 3 })
   })
+
+  it('cuts a run of bad entries at the very end, but not one followed by a good entry', async () => {
+    const { storage } = await writtenLog()
+    const flip = async (index: number) => {
+      const key = keys.indexed(KeyKind.entry, index)
+      const value = (await storage.get(key))!
+      value[value.length - 1]! ^= 1
+      await storage.write([{ type: 'put', key, value }])
+    }
+    await flip(11)
+    await flip(12)
+    const log = await SegmentedLog.open(storage, 'p0', options)
+    expect(log.recovery.cutFromIndex).toBe(11)
+    expect(log.lastIndex()).toBe(10)
+    await log.persist({ entries: makeEntries(11, 12, 2), timestampMs: 1 })
+    await flip(9)
+    await flip(11)
+    const error = (await caught(() => SegmentedLog.open(storage, 'p0', options))) as LaminarError
+    expect(error.code).toBe('STORAGE_CORRUPT')
+    expect(error.details?.['key']).toBe(Buffer.from(keys.indexed(KeyKind.entry, 9)).toString('hex'))
+  })
 })
