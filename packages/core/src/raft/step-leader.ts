@@ -88,11 +88,14 @@ function propose(raft: Raft, message: Message): void {
   if (!raft.tracker.isVoter(raft.id)) dropProposal('this leader was removed or demoted (it is handing over)')
   if (raft.leadTransferee !== NONE) dropProposal('leadership transfer in progress')
   const lastIndex = raft.raftLog.lastIndex()
-  const forwarded = message.from !== raft.id && message.from !== NONE
   let entries = message.entries
-  // Forwarded entries belong to the network layer: copy them before stamping term and index.
-  if (forwarded)
+  // Only a local proposal (RawNode.propose, auto-leave: `to` is NONE) hands over fresh entries.
+  // Any other (forwarded, possibly bounced back to its origin, possibly duplicated by the network)
+  // shares its entry objects with other messages: copy them before stamping term and index, or a
+  // second delivery would rewrite entries already in the log.
+  if (message.to !== NONE) {
     entries = entries.map((entry): Entry => ({ term: 0, index: 0, type: entry.type, data: entry.data }))
+  }
   let pendingConfIndex = raft.pendingConfIndex
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as Entry

@@ -7,7 +7,7 @@ import {
   RaftLogError,
   type Snapshot,
 } from '../../src/raft/index'
-import { entriesWithTerms, message, storedLog } from './helpers'
+import { entriesWithTerms, entry, message, storedLog } from './helpers'
 import { bytes, Network } from './network'
 
 /** A storage whose entries() reports 'temporarilyUnavailable' while `unavailable` is set. */
@@ -70,6 +70,38 @@ describe('replication and flow control', () => {
     // Without hints this would take ~50 rejections, one per index.
     expect(rejections.length).toBeLessThanOrEqual(2)
     expect(storedLog(followerStorage)).toEqual(storedLog(leadStorage))
+  })
+
+  it('a forwarded proposal delivered twice is appended twice without rewriting logged entries', () => {
+    const network = new Network(['a', 'b', 'c'])
+    network.elect('a')
+    network.raw('b').propose(bytes('x'))
+    network.processReadies()
+    const forwarded = network.pending.find((m) => m.type === 'prop')
+    expect(forwarded).toBeDefined()
+    // The network duplicates it: the leader stamps index and term on copies, not on the shared entries.
+    network.pending.push(forwarded as Message)
+    network.stabilize()
+    for (const id of ['a', 'b', 'c']) {
+      const storage = network.node(id).storage
+      const entries = storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Number.POSITIVE_INFINITY)
+      entries.forEach((entry, i) => expect(entry.index).toBe(storage.firstIndex() + i))
+      expect(network.appliedData(id)).toEqual(['x', 'x'])
+    }
+  })
+
+  it('a proposal that bounced back to its origin (now leader) and is duplicated keeps logged entries intact', () => {
+    const network = new Network(['a', 'b', 'c'])
+    network.elect('a')
+    // a proposed as a follower; its forward came back to it after it became leader, twice.
+    const bounced = message({ type: 'prop', from: 'a', to: 'a', entries: [entry(0, 0, bytes('y'))] })
+    network.raw('a').step(bounced)
+    network.raw('a').step(bounced)
+    network.stabilize()
+    const storage = network.node('a').storage
+    const entries = storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Number.POSITIVE_INFINITY)
+    entries.forEach((logged, i) => expect(logged.index).toBe(storage.firstIndex() + i))
+    expect(network.appliedData('b')).toEqual(['y', 'y'])
   })
 
   it('the commit index reaches followers (they apply what the leader committed)', () => {
