@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { storageComplianceSuite } from '@laminar-ts/core/testing'
 import { ClassicLevel } from 'classic-level'
+import { MemoryLevel } from 'memory-level'
 import { afterAll, beforeAll } from 'vitest'
 import { LevelStorage, openMemoryLevelStorage } from '../src/index'
 import { makeTempDir } from './temp-dir'
@@ -28,3 +29,16 @@ storageComplianceSuite({
 })
 
 storageComplianceSuite({ name: 'memory-level', factory: () => openMemoryLevelStorage() })
+
+// Any abstract-level database will do, a sublevel included (its keys live under a prefix).
+storageComplianceSuite({
+  name: 'memory-level sublevel',
+  factory: () => {
+    const parent = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+    const sublevel = parent.sublevel<Uint8Array, Uint8Array>('laminar', {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    })
+    return new LevelStorage(sublevel, { supports: { persistent: false, sync: false }, sharesBuffers: true })
+  },
+})
