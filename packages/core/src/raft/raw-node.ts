@@ -24,6 +24,7 @@ import {
   NONE,
   type NodeId,
   type RaftConfig,
+  RaftLogError,
   type RaftStatus,
   type Ready,
   type SoftState,
@@ -45,6 +46,8 @@ export class RawNode {
   private prevSoftState: SoftState
   private prevHardState: HardState
   private pending: PendingReady | undefined = undefined
+  /** Committed entries could not be read ('temporarilyUnavailable'); retried after the next tick or step. */
+  private committedEntriesUnavailable = false
 
   /** Throws RaftError('invalidConfig') for a bad config or inconsistent storage. */
   constructor(config: RaftConfig) {
@@ -55,6 +58,7 @@ export class RawNode {
 
   /** Advances logical time by one tick (election and heartbeat timeouts are counted in ticks). */
   tick(): void {
+    this.committedEntriesUnavailable = false
     this.raft.tick()
   }
 
@@ -92,6 +96,7 @@ export class RawNode {
       throw new RaftError('stepLocalMessage', `cannot step local message type ${message.type}`)
     }
     if (isResponseMessage(message.type) && !this.raft.tracker.progress.has(message.from)) return
+    this.committedEntriesUnavailable = false
     try {
       this.raft.step(message)
     } catch (error) {
@@ -128,7 +133,8 @@ export class RawNode {
     raft.flushAppends()
     const log = raft.raftLog
     if (raft.msgs.length > 0 || log.unstable.entries.length > 0 || raft.readStates.length > 0) return true
-    if (log.hasPendingSnapshot() || log.hasNextCommittedEnts()) return true
+    if (log.hasPendingSnapshot() || (log.hasNextCommittedEnts() && !this.committedEntriesUnavailable))
+      return true
     if (raft.lead !== this.prevSoftState.leader || raft.role !== this.prevSoftState.role) return true
     // Field by field rather than via hardState(): hasReady runs in every host loop, so it avoids allocating.
     const previous = this.prevHardState
@@ -143,13 +149,16 @@ export class RawNode {
     const raft = this.raft
     raft.flushAppends()
     const log = raft.raftLog
-    let committedEntries: Entry[]
-    try {
-      committedEntries = log.nextCommittedEnts()
-    } catch (error) {
-      // The host has not loaded these entries yet: hand them out in a later Ready.
-      if (isRaftErrorLike(error)) committedEntries = []
-      else throw error
+    let committedEntries: Entry[] = []
+    if (!this.committedEntriesUnavailable) {
+      try {
+        committedEntries = log.nextCommittedEnts()
+      } catch (error) {
+        if (!(error instanceof RaftLogError && error.kind === 'temporarilyUnavailable')) throw error
+        // The host has not loaded these entries yet: hand them out in a later Ready. Until the next
+        // tick or message, hasReady() does not report them, so a host loop does not spin.
+        this.committedEntriesUnavailable = true
+      }
     }
     const ready: Ready = {
       readStates: raft.readStates,
@@ -250,8 +259,4 @@ export class RawNode {
 
 function hardStateEqual(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit
-}
-
-function isRaftErrorLike(error: unknown): boolean {
-  return error instanceof Error && error.name === 'RaftLogError'
 }

@@ -139,6 +139,33 @@ describe('replication and flow control', () => {
   })
 })
 
+describe('committed entries temporarily unavailable', () => {
+  it('ready() postpones them and hasReady() stops reporting them until the next tick or message (no spinning host)', () => {
+    const confState = bootstrapConfState(['a', 'b', 'c'])
+    const network = new Network([])
+    const flaky = new FlakyStorage({ confState })
+    network.addNode('a', new MemoryLogStorage({ confState }))
+    network.addNode('b', flaky)
+    network.addNode('c', new MemoryLogStorage({ confState }))
+    network.elect('a')
+    network.raw('a').propose(bytes('x'))
+    network.processReadies()
+    network.deliverPending()
+    network.processReadies()
+    // b persisted the entry; now its storage cannot hand it back until the host loads it.
+    flaky.unavailable = true
+    network.stabilize()
+    expect(network.raw('b').status().commit).toBe(2)
+    expect(network.appliedData('b')).toEqual([])
+    expect(network.raw('b').hasReady()).toBe(false)
+    flaky.unavailable = false
+    network.tick('b')
+    expect(network.raw('b').hasReady()).toBe(true)
+    network.stabilize()
+    expect(network.appliedData('b')).toEqual(['x'])
+  })
+})
+
 describe('snapshots and compaction', () => {
   function compactLeader(network: Network, id: string): Snapshot {
     expect(network.compact(id)).toBe(true)
