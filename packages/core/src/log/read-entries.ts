@@ -75,11 +75,14 @@ function missingEntry(state: LogState, index: number): LaminarError {
   })
 }
 
-/** Takes entries [lo, hi) from the cache while present, within `maxBytes` (at least one). */
+/**
+ * Takes entries [lo, hi) from the cache while present, within `maxBytes` (at least one) and
+ * READ_ENTRIES_MAX entries.
+ */
 export function takeCached(state: LogState, lo: number, hi: number, maxBytes: number): Entry[] {
   const result: Entry[] = []
   let bytes = 0
-  for (let index = lo; index < hi; index++) {
+  for (let index = lo; index < Math.min(hi, lo + READ_ENTRIES_MAX); index++) {
     const entry = state.cache.get(index)
     if (entry === undefined) break
     bytes += entry.data.length
