@@ -12,7 +12,7 @@ import {
   type StagedWrite,
   totalBytesOf,
 } from './log-state'
-import { readStoredEntries, takeCached } from './read-entries'
+import { READ_ENTRIES_MAX, readStoredEntries, takeCached } from './read-entries'
 import { encodeSnapshot, type SegmentRow } from './records'
 import { type RecoveryReport, recoverLog } from './recovery'
 import { planDropOldestSegments, planWrite, type WritePlan } from './staging'
@@ -336,7 +336,7 @@ export class SegmentedLog {
           for (const entry of entries) bytes += entry.data.length
           for (const entry of takeCached(state, next, hi, Number.POSITIVE_INFINITY)) {
             bytes += entry.data.length
-            if (bytes > maxBytes) break
+            if (bytes > maxBytes || entries.length >= READ_ENTRIES_MAX) break
             entries.push(entry)
           }
         }
