@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { Changer, enterJointAutoLeave, isLeaveJoint, restoreConfState } from '../../src/raft/confchange'
 import type { ConfChange, ConfState, Message, RaftFaults } from '../../src/raft/index'
 import { ProgressTracker } from '../../src/raft/progress-tracker'
-import { bytes, Network } from './network'
+import { bytes, decoder, Network } from './network'
 import {
   type AppliedEntry,
   checkElectionSafety,
@@ -41,6 +41,7 @@ type Command =
   | { kind: 'partition'; mask: number }
   | { kind: 'heal' }
   | { kind: 'restart'; node: number }
+  | { kind: 'read'; node: number }
   | { kind: 'compact'; node: number }
   | {
       kind: 'confChange'
@@ -86,6 +87,7 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('heal' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const), node: fc.nat(4) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const), node: fc.nat(4) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('read' as const), node: fc.nat(4) }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -204,11 +206,11 @@ function takeMessage(network: Network, pick: number): Message | undefined {
   return message
 }
 
-const stats = { runs: 0, maxTerm: 0, maxCommit: 0, confChanges: 0, snapshots: 0 }
+const stats = { runs: 0, maxTerm: 0, maxCommit: 0, confChanges: 0, snapshots: 0, readsAnswered: 0 }
 afterAll(() => {
   if (stats.runs > 0)
     console.log(
-      `runs ${stats.runs}: avg max term ${stats.maxTerm / stats.runs}, avg max commit ${stats.maxCommit / stats.runs}, conf changes taken ${stats.confChanges}, nodes restored from a snapshot ${stats.snapshots}`,
+      `runs ${stats.runs}: avg max term ${stats.maxTerm / stats.runs}, avg max commit ${stats.maxCommit / stats.runs}, conf changes taken ${stats.confChanges}, nodes restored from a snapshot ${stats.snapshots}, reads answered ${stats.readsAnswered}`,
     )
 })
 
@@ -233,6 +235,20 @@ function runSchedule(
   const network = new Network(ids, { seed, config: { ...config, ...(faults ? { faults } : {}) } })
   const monitor = new SafetyMonitor(network)
   let proposals = 0
+  // Linearizable reads: a read index must cover everything committed anywhere when the read began.
+  const readFloor = new Map<string, number>()
+  const checkReads = (): string | undefined => {
+    for (const node of network.nodes.values()) {
+      for (const readState of node.readStates) {
+        const context = decoder.decode(readState.requestCtx)
+        const floor = readFloor.get(context)
+        if (floor !== undefined && readState.index < floor) {
+          return `read index: ${node.id} answered ${context} at ${readState.index}, below commit ${floor} when it began`
+        }
+      }
+    }
+    return undefined
+  }
   const idOf = (n: number) => ids[n % size] as string
 
   const step = (command: Command): void => {
@@ -292,6 +308,17 @@ function runSchedule(
       case 'restart':
         network.restart(idOf(command.node))
         break
+      case 'read': {
+        const context = `r${readFloor.size}`
+        const commitNow = Math.max(...[...network.nodes.values()].map((node) => node.raw.status().commit))
+        try {
+          network.raw(idOf(command.node)).readIndex(bytes(context))
+          readFloor.set(context, commitNow)
+        } catch {
+          // No leader known: dropped visibly.
+        }
+        break
+      }
       case 'compact':
         network.compact(idOf(command.node))
         break
@@ -320,7 +347,7 @@ function runSchedule(
 
   for (const command of commands) {
     step(command)
-    const violation = monitor.check()
+    const violation = monitor.check() ?? checkReads()
     if (violation)
       throw new Error(`${violation} (size ${size}, seed ${seed}, config ${JSON.stringify(config)})`)
   }
@@ -330,6 +357,7 @@ function runSchedule(
     stats.maxTerm += Math.max(...statuses.map((s) => s.term))
     stats.maxCommit += Math.max(...statuses.map((s) => s.commit))
     stats.snapshots += [...network.nodes.values()].filter((node) => node.snapshotIndex > 0).length
+    for (const node of network.nodes.values()) stats.readsAnswered += node.readStates.length
   }
 
   // Liveness once healed: a leader emerges and every member (of the newest configuration)
