@@ -12,7 +12,7 @@ import {
   type StagedWrite,
   totalBytesOf,
 } from './log-state'
-import { READ_ENTRIES_MAX, readStoredEntries, takeCached } from './read-entries'
+import { readEntriesForReader, takeCached } from './read-entries'
 import { encodeSnapshot, type SegmentRow } from './records'
 import { type RecoveryReport, recoverLog } from './recovery'
 import { planDropOldestSegments, planWrite, type WritePlan } from './staging'
@@ -304,46 +304,8 @@ export class SegmentedLog {
    * present, else from storage, at most `maxBytes` of data but at least one entry.
    * Errors: LOG_COMPACTED below firstIndex, LOG_UNAVAILABLE past lastIndex, STORAGE_CORRUPT.
    */
-  async readEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]> {
-    for (let attempt = 0; ; attempt++) {
-      const state = this.#state
-      if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || lo > hi || !(maxBytes >= 0)) {
-        throw new LaminarError('INVALID_ARGUMENT', 'readEntries needs integer lo <= hi and maxBytes >= 0')
-      }
-      if (lo < firstIndexOf(state)) throw new LaminarError('LOG_COMPACTED', `entry ${lo} was compacted`)
-      if (hi > state.lastIndex + 1)
-        throw new LaminarError('LOG_UNAVAILABLE', `entry ${hi - 1} is not in the log`)
-      if (lo === hi) return []
-      const cached = takeCached(state, lo, hi, maxBytes)
-      if (cached.length > 0) return cached
-      const generation = state.generation
-      const storedHi = Math.min(hi, state.cache.tailFirstIndex ?? hi)
-      let stored: Awaited<ReturnType<typeof readStoredEntries>>
-      try {
-        stored = await readStoredEntries(this.storage, state, lo, storedHi, maxBytes)
-      } catch (error) {
-        // A compaction's clear can remove entries under a read: not corruption, read again.
-        if (state.generation === generation || attempt >= 3) throw error
-        continue
-      }
-      // A truncation or compaction raced the read: read again against the new log.
-      if (state.generation === generation) {
-        const entries = stored.map((item) => item.entry)
-        const next = lo + entries.length
-        if (next === storedHi && next < hi) {
-          // Continue into the cached tail within the remaining byte budget.
-          let bytes = 0
-          for (const entry of entries) bytes += entry.data.length
-          for (const entry of takeCached(state, next, hi, Number.POSITIVE_INFINITY)) {
-            bytes += entry.data.length
-            if (bytes > maxBytes || entries.length >= READ_ENTRIES_MAX) break
-            entries.push(entry)
-          }
-        }
-        return entries
-      }
-      if (attempt >= 3) throw new LaminarError('LOG_UNAVAILABLE', 'the log kept changing during the read')
-    }
+  readEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]> {
+    return readEntriesForReader(this.storage, this.#state, lo, hi, maxBytes)
   }
 
   /**
