@@ -160,30 +160,31 @@ export class RawNode {
         this.committedEntriesUnavailable = true
       }
     }
+    let softState: SoftState | undefined
+    if (raft.lead !== this.prevSoftState.leader || raft.role !== this.prevSoftState.role) {
+      softState = raft.softState()
+      this.prevSoftState = softState
+    }
+    const previous = this.prevHardState
+    const vote = raft.persistedVote()
+    const termOrVoteChanged = raft.term !== previous.term || vote !== previous.vote
+    const hardStateChanged = termOrVoteChanged || log.committed !== previous.commit
+    const entries = log.unstableEntries()
+    // Every field set up front (one object shape for every Ready). Term and vote must be durable
+    // before any message that depends on them leaves; the commit index alone can be recomputed,
+    // so it does not force a sync.
     const ready: Ready = {
+      softState,
+      hardState: hardStateChanged ? { term: raft.term, vote, commit: log.committed } : undefined,
       readStates: raft.readStates,
-      entries: log.unstableEntries(),
+      entries,
+      snapshot: log.unstable.snapshot,
       committedEntries,
       messages: raft.msgs,
-      mustSync: false,
+      mustSync: entries.length > 0 || termOrVoteChanged,
     }
     raft.msgs = []
     raft.readStates = []
-    const softState = raft.softState()
-    if (softState.leader !== this.prevSoftState.leader || softState.role !== this.prevSoftState.role) {
-      ready.softState = softState
-      this.prevSoftState = softState
-    }
-    const hardState = raft.hardState()
-    const hardStateChanged = !hardStateEqual(hardState, this.prevHardState)
-    if (hardStateChanged) ready.hardState = hardState
-    if (log.unstable.snapshot) ready.snapshot = log.unstable.snapshot
-    // Term and vote must be durable before any message that depends on them leaves; the commit
-    // index alone can be recomputed, so it does not force a sync.
-    ready.mustSync =
-      ready.entries.length > 0 ||
-      (hardStateChanged &&
-        (hardState.term !== this.prevHardState.term || hardState.vote !== this.prevHardState.vote))
     this.accept(ready)
     return ready
   }
@@ -255,8 +256,4 @@ export class RawNode {
   status(): RaftStatus {
     return buildStatus(this.raft)
   }
-}
-
-function hardStateEqual(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit
 }
