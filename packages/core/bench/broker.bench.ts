@@ -55,6 +55,10 @@ async function main(): Promise<void> {
 
   if (process.env.BENCH_DEBUG)
     for (const n of nodes) console.log(JSON.stringify({ ...n.status(), groups: undefined }))
+  if (process.env.BENCH_SKIP_CONSUME) {
+    await Promise.all(nodes.map((n) => n.stop()))
+    return
+  }
   started = performance.now()
   let consumed = 0
   let resolveDone: () => void = () => {}
@@ -72,7 +76,11 @@ async function main(): Promise<void> {
       },
     })
   }
+  const progress = process.env.BENCH_DEBUG
+    ? setInterval(() => console.log('consumed', consumed), 1000)
+    : undefined
   await done
+  if (progress) clearInterval(progress)
   seconds = (performance.now() - started) / 1000
   console.log(
     `consume + ack: ${messages} messages, 3 members: ${Math.round(messages / seconds).toLocaleString('en-US')} msg/s (${seconds.toFixed(2)} s)`,

@@ -5,6 +5,12 @@ import type { Random } from '../ports/random'
 import type { BrokerRouter } from './broker-router'
 import { assertName, assertPositiveInteger } from './limits'
 
+/** Offsets of each kind in one settle request (the node's dispatcher takes batches this big). */
+const SETTLE_OFFSETS_MAX = 10_000
+
+/** Fetches a partition loop makes back to back before yielding to the event loop. */
+const FETCHES_PER_YIELD = 8
+
 export interface ConsumerOptions {
   groupId: string
   /** Messages delivered to this consumer and not yet settled, per partition (default 256). */
@@ -55,6 +61,10 @@ interface PartitionState {
   nacks: Array<[number, number]>
   working: number[]
   creditWaiter: (() => void) | undefined
+  /** The sequence of the next fetch: repeated after a failure so a lost answer is re-sent. */
+  fetchSeq: number
+  /** The settle request in flight, if any. */
+  settling: Promise<void> | undefined
 }
 
 /**
@@ -200,6 +210,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         nacks: [],
         working: [],
         creditWaiter: undefined,
+        settling: undefined,
+        fetchSeq: 1,
       }
       this.#partitions.set(key, state)
       this.#loops.push(this.#fetchLoop(state))
@@ -208,7 +220,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 
   async #fetchLoop(state: PartitionState): Promise<void> {
     let backoffMs = 50
-    while (this.#running) {
+    for (let loops = 1; this.#running; loops++) {
+      // An in-process node answers through microtasks only: yield now and then so timers and
+      // I/O are not starved while messages keep coming.
+      if (loops % FETCHES_PER_YIELD === 0)
+        await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, 0))
       const credit = this.#maxInFlight - state.outstanding
       if (credit <= 0) {
         await new Promise<void>((resolve) => {
@@ -231,10 +247,12 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
             options: this.#groupOptions,
             maxMessages: credit,
             waitMs: this.#fetchWaitMs,
+            fetchSeq: state.fetchSeq,
           },
           { timeoutMs: this.#fetchWaitMs + 10_000 },
         )) as FetchResult
         backoffMs = 50
+        state.fetchSeq++
       } catch (error) {
         if (!this.#running) break
         if (
@@ -308,27 +326,39 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** One settle request per partition carries every ack, nack and working() since the last. */
   async #flushSettles(): Promise<void> {
     const requests: Promise<unknown>[] = []
-    for (const state of this.#partitions.values()) {
-      if (state.acks.length === 0 && state.nacks.length === 0 && state.working.length === 0) continue
-      const acks = state.acks.splice(0)
-      const nacks = state.nacks.splice(0)
-      const working = state.working.splice(0)
-      requests.push(
-        this.#router
-          .toPartition(state.topic, state.partition, {
-            op: 'settle',
-            topic: state.topic,
-            partition: state.partition,
-            group: this.groupId,
-            memberId: this.memberId,
-            acks,
-            nacks,
-            working,
-          })
-          // A lost settle only means redelivery: at-least-once.
-          .catch(() => {}),
-      )
-    }
+    for (const state of this.#partitions.values()) requests.push(this.#settlePartition(state))
     await Promise.all(requests)
+  }
+
+  /**
+   * One settle request in flight per partition: what accumulates meanwhile goes in the next one
+   * (bounded requests, bigger batches). A failed settle is retried once; after that the
+   * messages come back after ackWaitMs (at-least-once).
+   */
+  async #settlePartition(state: PartitionState): Promise<void> {
+    // The loop already running for this partition takes whatever accumulates.
+    if (state.settling !== undefined) return state.settling
+    const loop = async (): Promise<void> => {
+      while (state.acks.length > 0 || state.nacks.length > 0 || state.working.length > 0) {
+        const request = {
+          op: 'settle' as const,
+          topic: state.topic,
+          partition: state.partition,
+          group: this.groupId,
+          memberId: this.memberId,
+          acks: state.acks.splice(0, SETTLE_OFFSETS_MAX),
+          nacks: state.nacks.splice(0, SETTLE_OFFSETS_MAX),
+          working: state.working.splice(0, SETTLE_OFFSETS_MAX),
+        }
+        await this.#router
+          .toPartition(state.topic, state.partition, request)
+          .catch(() => this.#router.toPartition(state.topic, state.partition, request))
+          .catch(() => {})
+      }
+    }
+    state.settling = loop().finally(() => {
+      state.settling = undefined
+    })
+    return state.settling
   }
 }

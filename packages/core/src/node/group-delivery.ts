@@ -1,6 +1,6 @@
 import type { GroupConfig, PartitionCommand } from '../broker/commands'
 import { deadLetterRecord } from '../broker/dead-letter'
-import { type DeadLetter, Dispatcher } from '../broker/dispatcher'
+import { type DeadLetter, type Dispatch, Dispatcher } from '../broker/dispatcher'
 import { LaminarError } from '../errors/laminar-error'
 import type { Clock, TimerHandle } from '../ports/clock'
 import type { Delivery, FetchResult, GroupOptions, GroupPartitionDescription, WireRecord } from './protocol'
@@ -20,6 +20,8 @@ export interface DeliveryPartition {
   readonly group: { isLeader: boolean; notLeader(): LaminarError }
   propose(command: PartitionCommand): Promise<unknown>
   record(offset: number): Promise<WireRecord | undefined>
+  /** Records from `fromOffset` (at most `count`), with their offsets, from the log. */
+  readRange(fromOffset: number, count: number): Promise<Array<WireRecord & { offset: number }>>
   /** Keys of the records from `fromOffset` (at most `count`), read from the log. */
   readKeys(fromOffset: number, count: number): Promise<Array<Uint8Array | null>>
 }
@@ -45,6 +47,10 @@ interface Member {
   lastSeenMs: number
   /** Deliveries handed to this member and not settled yet (for describeGroup). */
   unsettled: number
+  /** The sequence of the member's current fetch; the next one is fetchSeq + 1. */
+  fetchSeq: number
+  /** What the current fetch was answered, kept until the member asks for the next one. */
+  lastAnswer: Delivery[]
 }
 
 interface GroupRuntime {
@@ -53,6 +59,9 @@ interface GroupRuntime {
   /** A log read for per-key ordering keys is under way. */
   keysLoading: boolean
 }
+
+/** Records read back from the log at once for deliveries that left the recent window. */
+const MISS_READ_MESSAGES_MAX = 10_000
 
 /** Members per group per partition; more are refused with BUFFER_FULL. */
 export const GROUP_MEMBERS_MAX = 1024
@@ -80,6 +89,7 @@ export class GroupDelivery {
     options: GroupOptions,
     maxMessages: number,
     waitMs: number,
+    fetchSeq: number,
   ): Promise<FetchResult> {
     const host = this.#options.host
     if (!host.group.isLeader) throw host.group.notLeader()
@@ -95,14 +105,35 @@ export class GroupDelivery {
           `group ${groupName} has ${GROUP_MEMBERS_MAX} members on this partition`,
         )
       }
-      member = { memberId, outbox: [], parked: undefined, lastSeenMs: 0, unsettled: 0 }
+      member = {
+        memberId,
+        outbox: [],
+        parked: undefined,
+        lastSeenMs: 0,
+        unsettled: 0,
+        fetchSeq: 0,
+        lastAnswer: [],
+      }
       runtime.members.set(memberId, member)
       runtime.dispatcher.addMember(memberId, Math.max(1, maxMessages))
     } else {
       runtime.dispatcher.grantCredit(memberId, Math.max(1, maxMessages))
     }
     member.lastSeenMs = this.#options.clock.now()
-    if (member.parked !== undefined) this.#answer(member) // a newer poll replaces an older one
+    if (fetchSeq === member.fetchSeq && member.lastAnswer.length > 0) {
+      // The member asks again for the batch it was last answered: that answer never reached it
+      // (its request timed out). Send the same deliveries again rather than lose them until
+      // their ack deadline.
+      if (member.parked !== undefined) this.#answer(member, true)
+      return { deliveries: member.lastAnswer }
+    }
+    if (fetchSeq !== member.fetchSeq) {
+      member.fetchSeq = fetchSeq // asking for the next batch confirms the last one arrived
+      member.lastAnswer = []
+    }
+    // A newer poll replaces an older one (whose requester gave up): the older one is answered
+    // empty, so nothing handed to it is lost in transit; the outbox waits for this poll.
+    if (member.parked !== undefined) this.#answer(member, true)
     this.#pump(runtime)
     if (member.outbox.length > 0 || waitMs <= 0) {
       return { deliveries: this.#takeOutbox(member, maxMessages) }
@@ -249,26 +280,62 @@ export class GroupDelivery {
     this.#feedKeys(runtime)
     const deliveries = runtime.dispatcher.nextDeliveries(this.#options.clock.now())
     const host = this.#options.host
+    let misses: Dispatch[] | undefined
     for (const d of deliveries) {
       const member = runtime.members.get(d.memberId)
       if (member === undefined) continue
       const record = host.recent.get(d.offset)
-      if (record !== undefined) {
+      if (record !== undefined)
         member.outbox.push({ offset: d.offset, deliveryCount: d.deliveryCount, record })
-        continue
-      }
-      void host.record(d.offset).then(
-        (loaded) => {
-          if (loaded === undefined) return // gone by retention: the dispatcher moves past it
-          member.outbox.push({ offset: d.offset, deliveryCount: d.deliveryCount, record: loaded })
-          if (member.parked !== undefined) this.#answer(member)
-        },
-        () => {},
-      )
+      else (misses ??= []).push(d)
     }
+    if (misses !== undefined) this.#loadMisses(runtime, misses)
     for (const member of runtime.members.values()) {
       if (member.parked !== undefined && member.outbox.length > 0) this.#answer(member)
     }
+  }
+
+  /**
+   * Deliveries whose records left the recent window are read back from the log in one range
+   * read (never one scan per record), then handed to their members.
+   */
+  #loadMisses(runtime: GroupRuntime, misses: Dispatch[], attempt = 0): void {
+    const host = this.#options.host
+    misses.sort((a, b) => a.offset - b.offset)
+    const from = misses[0]!.offset
+    const count = Math.min(misses[misses.length - 1]!.offset - from + 1, MISS_READ_MESSAGES_MAX)
+    void host.readRange(from, count).then(
+      (records) => {
+        const byOffset = new Map(records.map((r) => [r.offset, r]))
+        const touched = new Set<Member>()
+        const rest: Dispatch[] = []
+        const logStartOffset = host.stateMachine.logStartOffset
+        for (const d of misses) {
+          const member = runtime.members.get(d.memberId)
+          if (member === undefined) continue
+          const record = byOffset.get(d.offset)
+          if (record !== undefined) {
+            member.outbox.push({ offset: d.offset, deliveryCount: d.deliveryCount, record })
+            touched.add(member)
+          } else if (d.offset >= logStartOffset) {
+            rest.push(d)
+          }
+          // else: gone by retention; the dispatcher moves past it
+        }
+        for (const member of touched) if (member.parked !== undefined) this.#answer(member)
+        // Not in this read (beyond its window): read on. A record the log cannot produce after a
+        // few tries is left to the ack timeout, which redelivers it.
+        const progressed = rest.length < misses.length
+        if (
+          rest.length > 0 &&
+          (progressed || attempt < 3) &&
+          this.#groups.get(runtime.dispatcher.group) === runtime
+        ) {
+          this.#loadMisses(runtime, rest, progressed ? 0 : attempt + 1)
+        }
+      },
+      () => {},
+    )
   }
 
   /**
@@ -313,16 +380,17 @@ export class GroupDelivery {
   #takeOutbox(member: Member, maxMessages: number): Delivery[] {
     const taken = member.outbox.splice(0, Math.max(1, maxMessages))
     member.unsettled += taken.length
+    member.lastAnswer = taken
     return taken
   }
 
-  #answer(member: Member): void {
+  #answer(member: Member, empty = false): void {
     const parked = member.parked
     if (parked === undefined) return
     member.parked = undefined
     this.#options.clock.clearTimeout(parked.timer)
     member.lastSeenMs = this.#options.clock.now()
-    parked.resolve({ deliveries: this.#takeOutbox(member, parked.maxMessages) })
+    parked.resolve({ deliveries: empty ? [] : this.#takeOutbox(member, parked.maxMessages) })
   }
 
   #scheduleFlush(): void {

@@ -31,6 +31,9 @@ export class NodeRequestHandler {
 
   /** Serves one request, failing it with TIMEOUT when it takes longer than requestTimeoutMs. */
   handle(request: ClientRequest, memberships?: Set<string>): Promise<unknown> {
+    // A fetch bounds itself (its wait is capped below the timeout); failing it from outside
+    // would drop the deliveries it carries on their way to the member.
+    if (request.op === 'fetch') return this.#serve(request, memberships)
     const timeoutMs = this.#node.tuning.requestTimeoutMs
     const clock = this.#node.clock
     return new Promise((resolve, reject) => {
@@ -117,6 +120,7 @@ export class NodeRequestHandler {
           request.options,
           request.maxMessages,
           waitMs,
+          request.fetchSeq,
         )
       }
       case 'settle': {

@@ -21,6 +21,10 @@ export interface PartitionHostOptions {
   memberSessionTimeoutMs: number
 }
 
+/** Records loaded at once for consumers behind the recent window, and their byte bound. */
+const READ_AHEAD_MESSAGES = 4096
+const READ_AHEAD_BYTES = 8 * 1024 * 1024
+
 /** Bytes of log read per step when scanning for records. */
 const SCAN_BYTES = 1024 * 1024
 
@@ -198,6 +202,50 @@ export class PartitionHost implements GroupApplier {
     const [found] = await this.#scan(offset, 1, SCAN_BYTES)
     return found?.offset === offset ? found : undefined
   }
+
+  /**
+   * Records for deliveries that left the recent window. Consumers behind the head ask for
+   * offsets a few at a time; reading the log for each ask would decode the same entries over and
+   * over, so a read-ahead window (READ_AHEAD_MESSAGES, bounded by READ_AHEAD_BYTES) is loaded
+   * once and served from, and concurrent asks share one load.
+   */
+  async readRange(fromOffset: number, count: number): Promise<StoredRecord[]> {
+    for (;;) {
+      const window = this.#readAhead
+      if (
+        window !== undefined &&
+        fromOffset >= window.from &&
+        fromOffset < window.from + window.records.length
+      ) {
+        const start = fromOffset - window.from
+        return window.records.slice(start, start + count)
+      }
+      const loading = this.#readAheadLoading
+      if (loading !== undefined && fromOffset >= loading.from && fromOffset < loading.to) {
+        await loading.promise
+        if (this.#readAhead === undefined || this.#readAhead.from > fromOffset) break
+        continue
+      }
+      break
+    }
+    const to = fromOffset + Math.max(count, READ_AHEAD_MESSAGES)
+    const promise = this.read(fromOffset, to - fromOffset, READ_AHEAD_BYTES).then(({ records }) => {
+      if (records.length > 0) this.#readAhead = { from: records[0]!.offset, records }
+    })
+    this.#readAheadLoading = { from: fromOffset, to, promise }
+    try {
+      await promise
+    } finally {
+      if (this.#readAheadLoading?.promise === promise) this.#readAheadLoading = undefined
+    }
+    const window = this.#readAhead
+    if (window === undefined || fromOffset < window.from) return []
+    const start = fromOffset - window.from
+    return window.records.slice(start, start + count)
+  }
+
+  #readAhead: { from: number; records: StoredRecord[] } | undefined
+  #readAheadLoading: { from: number; to: number; promise: Promise<void> } | undefined
 
   async readKeys(fromOffset: number, count: number): Promise<Array<Uint8Array | null>> {
     const { records } = await this.read(fromOffset, count, 64 * 1024 * 1024)

@@ -143,6 +143,11 @@ export type ClientRequest =
       options: GroupOptions
       maxMessages: number
       waitMs: number
+      /**
+       * 1 for a member's first fetch, +1 after each answer received; a fetch repeating the last
+       * sequence (its answer was lost) is answered the same deliveries again.
+       */
+      fetchSeq: number
     }
   | {
       op: 'settle'
