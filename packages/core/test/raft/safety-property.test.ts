@@ -3,6 +3,7 @@
  * delivery in any order, drops, duplicates, partitions, crash-restarts) keep Raft's safety
  * properties after every step, and elect a leader and converge once healed.
  * RAFT_PROPERTY_RUNS sets the number of runs (default 200; the nightly run uses 10000).
+ * RAFT_PROPERTY_MAX_STEPS sets the longest schedule (default 200 commands).
  * A failure prints fast-check's seed and path: RAFT_PROPERTY_SEED=... RAFT_PROPERTY_PATH=... replays it.
  */
 import fc from 'fast-check'
@@ -21,13 +22,15 @@ import {
 } from './safety-checkers'
 
 const RUNS = Number(process.env['RAFT_PROPERTY_RUNS'] ?? 200)
+/** Longest schedule, in commands; longer schedules reach deeper states (and take longer). */
+const MAX_STEPS = Number(process.env['RAFT_PROPERTY_MAX_STEPS'] ?? 200)
 /** Replays a failure: fast-check prints the seed and path of a failing run. */
 const REPLAY =
   process.env['RAFT_PROPERTY_SEED'] === undefined
     ? {}
     : { seed: Number(process.env['RAFT_PROPERTY_SEED']), path: process.env['RAFT_PROPERTY_PATH'] }
-/** About 7 ms per run on one core; generous, so the nightly 10000 runs do not time out. */
-const PROPERTY_TIMEOUT_MS = Math.max(30_000, RUNS * 25)
+/** About 7 ms per run of 200 steps on one core; generous, so long nightly runs do not time out. */
+const PROPERTY_TIMEOUT_MS = Math.max(30_000, (RUNS * MAX_STEPS) / 8)
 
 type Command =
   | { kind: 'tick'; node: number; times: number }
@@ -400,7 +403,7 @@ describe('raft safety under random schedules', () => {
           fc.property(
             fc.integer({ min: 1, max: 2 ** 31 - 1 }),
             configArbitrary,
-            fc.array(commandArbitrary, { minLength: 20, maxLength: 200, size: 'max' }),
+            fc.array(commandArbitrary, { minLength: 20, maxLength: MAX_STEPS, size: 'max' }),
             (seed, config, commands) => {
               runSchedule(size, seed, config, commands)
             },
