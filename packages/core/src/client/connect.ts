@@ -14,6 +14,8 @@ export interface ConnectOptions {
   token?: string
   clientId?: string
   requestTimeoutMs?: number
+  /** Attempts per request across leader hops and retries before the last error (default 20). */
+  attemptsMax?: number
   /** Requests in flight per connection (default 4096); more are refused with BUFFER_FULL. */
   inFlightPerConnectionMax?: number
 }
@@ -30,7 +32,13 @@ export async function connect(options: ConnectOptions): Promise<LaminarClient> {
     token: options.token ?? '',
     inFlightPerConnectionMax: options.inFlightPerConnectionMax ?? 4096,
   })
-  const client = new LaminarClient({ channel, clock, random, requestTimeoutMs: options.requestTimeoutMs })
+  const client = new LaminarClient({
+    channel,
+    clock,
+    random,
+    requestTimeoutMs: options.requestTimeoutMs,
+    attemptsMax: options.attemptsMax,
+  })
   await client.metadata()
   return client
 }

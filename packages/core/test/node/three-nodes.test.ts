@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { isLaminarError } from '../../src/index'
+import { connect, isLaminarError } from '../../src/index'
 import { startCluster, type TestCluster, text } from './cluster'
 
 let cluster: TestCluster | undefined
@@ -95,5 +95,27 @@ describe('a 3-node cluster', () => {
     // After a refused batch the producer keeps working on that partition.
     const [ok] = await producer.send({ topic: 'x', messages: [{ value: 'fine' }] })
     expect(ok!.offset).toBe(0)
+  })
+})
+
+describe('without a quorum', () => {
+  it('fails a produce with TIMEOUT after bounded retries', async () => {
+    cluster = await startCluster(3)
+    await cluster.node('n1').client().admin().createTopic({ topic: 'q', partitions: 1, replicationFactor: 3 })
+    const remote = await connect({
+      brokers: ['node-1'],
+      transport: cluster.network.transport({ host: 'app' }),
+      attemptsMax: 4,
+      requestTimeoutMs: 300,
+    })
+    await remote.metadata()
+    await cluster.stopNode('n2')
+    await cluster.stopNode('n3')
+    const error = await remote
+      .producer()
+      .send({ topic: 'q', messages: [{ value: 'lost?' }] })
+      .catch((e: unknown) => e)
+    expect(isLaminarError(error, 'TIMEOUT')).toBe(true)
+    remote.close()
   })
 })
