@@ -56,7 +56,12 @@ export class ServerConnection {
       return
     }
     if (this.#role === undefined) {
-      if (frame.kind !== 'hello' || frame.version !== PROTOCOL_VERSION) {
+      if (frame.kind !== 'hello') {
+        // No hello first (lost or never sent): close, so the client reconnects and retries.
+        this.close()
+        return
+      }
+      if (frame.version !== PROTOCOL_VERSION) {
         this.#refuse(new LaminarError('INVALID_ARGUMENT', 'expected a hello frame of protocol version 1'))
         return
       }
