@@ -28,6 +28,12 @@ export interface ReadOptions {
   toOffset?: number
   /** At most this many records (default 1000, max 100,000). */
   maxMessages?: number
+  /**
+   * Let any replica answer (a follower read: cheaper, but it may miss the latest writes).
+   * By default the partition leader answers after confirming its leadership, so a read sees
+   * every write acknowledged before it began.
+   */
+  stale?: boolean
 }
 
 /** Records read in one request at most. */
@@ -94,6 +100,7 @@ export class LaminarClient {
         fromOffset: offset,
         maxMessages: want,
         maxBytes: 4 * 1024 * 1024,
+        stale: options.stale === true,
       })) as ReadResult
       for (const record of result.records) {
         if (record.offset >= end) break

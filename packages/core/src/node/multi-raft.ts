@@ -62,6 +62,7 @@ export class MultiRaft {
 
   add(group: RaftGroup): void {
     this.#groups.set(group.groupId, group)
+    group.onReadIssued = () => this.schedule()
     group.log.onEntriesLoaded?.(() => this.schedule())
     this.schedule()
   }
@@ -203,6 +204,7 @@ export class MultiRaft {
         group.applyEntries(ready.committedEntries)
         applied.push(group)
       }
+      if (ready.readStates.length > 0) group.onReadStates(ready.readStates)
       group.raft.advance()
     }
     this.#options.onApplied(applied)

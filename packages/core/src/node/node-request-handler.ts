@@ -99,13 +99,13 @@ export class NodeRequestHandler {
         this.#leaderHost(request.topic, request.partition)
         return this.#node.id
       case 'read': {
-        const host = this.#caughtUpHost(request.topic, request.partition)
+        const host = await this.#readableHost(request.topic, request.partition, request.stale === true)
         const maxMessages = Math.min(Math.max(0, request.maxMessages), this.#node.tuning.readMessagesMax)
         const maxBytes = Math.min(Math.max(1, request.maxBytes), this.#node.tuning.readBytesMax)
         return host.read(request.fromOffset, maxMessages, maxBytes)
       }
       case 'offsetForTime': {
-        const host = this.#caughtUpHost(request.topic, request.partition)
+        const host = await this.#readableHost(request.topic, request.partition, false)
         return host.offsetForTime(request.timestampMs)
       }
       case 'fetch': {
@@ -186,6 +186,17 @@ export class NodeRequestHandler {
         leaderHint: hint,
       })
     }
+    return host
+  }
+
+  /**
+   * Where a read is served: by default the leader after a ReadIndex round (linearizable: it sees
+   * every acknowledged write); with `stale`, any replica that has caught up (cheaper, may lag).
+   */
+  async #readableHost(topicName: string, partition: number, stale: boolean): Promise<PartitionHost> {
+    if (stale) return this.#caughtUpHost(topicName, partition)
+    const host = this.#leaderHost(topicName, partition)
+    await host.group.readBarrier()
     return host
   }
 

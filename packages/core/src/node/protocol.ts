@@ -132,6 +132,8 @@ export type ClientRequest =
       fromOffset: number
       maxMessages: number
       maxBytes: number
+      /** Any caught-up replica may answer (a follower read), possibly behind the leader. */
+      stale?: boolean
     }
   | { op: 'offsetForTime'; topic: string; partition: number; timestampMs: number }
   | {

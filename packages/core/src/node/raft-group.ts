@@ -1,6 +1,15 @@
 import { LaminarError } from '../errors/laminar-error'
 import { decodeConfChange, RaftError, RawNode } from '../raft/index'
-import type { Entry, LogStorage, NodeId, RaftConfig, Ready, Snapshot, SoftState } from '../raft/types'
+import type {
+  Entry,
+  LogStorage,
+  NodeId,
+  RaftConfig,
+  ReadState,
+  Ready,
+  Snapshot,
+  SoftState,
+} from '../raft/types'
 import { decodeProposal, encodeProposal } from './proposal-envelope'
 
 /**
@@ -42,6 +51,14 @@ export interface RaftGroupOptions {
   pendingProposalsMax: number
 }
 
+interface ReadWaiter {
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+/** ReadIndex rounds in flight per group; reads beyond share rounds or get BUFFER_FULL. */
+const READ_BATCHES_MAX = 1024
+
 interface PendingProposal {
   resolve: (result: unknown) => void
   reject: (error: unknown) => void
@@ -63,6 +80,10 @@ export class RaftGroup {
   readonly #proposerName: string
   readonly #pending = new Map<number, PendingProposal>()
   readonly #pendingMax: number
+  readonly #reads = new Map<string, ReadWaiter[]>()
+  #readBatch: ReadWaiter[] | undefined
+  #readWaiters: Array<ReadWaiter & { index: number }> = []
+  #nextRead = 1
   #nextSequence = 1
   #leader: NodeId = ''
   #isLeader = false
@@ -199,6 +220,7 @@ export class RaftGroup {
       if (failure !== undefined) pending.reject(failure)
       else pending.resolve(result)
     }
+    this.#releaseReadWaiters()
   }
 
   /** A snapshot from the leader replaced the log: the state machine jumps to it. */
@@ -212,6 +234,84 @@ export class RaftGroup {
     const pending = [...this.#pending.values()]
     this.#pending.clear()
     for (const p of pending) p.reject(error)
+    const reads = [...this.#reads.values()].flat()
+    this.#reads.clear()
+    const batch = this.#readBatch ?? []
+    this.#readBatch = undefined
+    for (const r of [...reads, ...batch]) r.reject(error)
+    for (const w of this.#readWaiters.splice(0)) w.reject(error)
+  }
+
+  /**
+   * Resolves once this leader has confirmed its leadership with a quorum (Raft's ReadIndex)
+   * and applied everything committed when the read began: a read after it sees every write
+   * acknowledged before it (linearizable), even right after an election or a partition.
+   * Reads arriving together share one ReadIndex round.
+   */
+  readBarrier(): Promise<void> {
+    if (this.#stopped)
+      return Promise.reject(new LaminarError('NODE_STOPPED', `group ${this.groupId} stopped`))
+    if (!this.#isLeader) return Promise.reject(this.notLeader())
+    return new Promise((resolve, reject) => {
+      if (this.#readBatch !== undefined) {
+        this.#readBatch.push({ resolve, reject })
+        return
+      }
+      if (this.#reads.size >= READ_BATCHES_MAX) {
+        reject(
+          new LaminarError(
+            'BUFFER_FULL',
+            `group ${this.groupId} has ${READ_BATCHES_MAX} read rounds pending`,
+          ),
+        )
+        return
+      }
+      this.#readBatch = [{ resolve, reject }]
+      queueMicrotask(() => this.#issueReadIndex())
+    })
+  }
+
+  #issueReadIndex(): void {
+    const batch = this.#readBatch
+    this.#readBatch = undefined
+    if (batch === undefined) return
+    const key = `${this.#proposerName}/${this.#nextRead++}`
+    try {
+      this.raft.readIndex(new TextEncoder().encode(key))
+    } catch (error) {
+      const failure = error instanceof RaftError ? this.notLeader() : error
+      for (const r of batch) r.reject(failure)
+      return
+    }
+    this.#reads.set(key, batch)
+    this.onReadIssued?.()
+  }
+
+  /** Called by the host after a ReadIndex was handed to Raft (so it drives the group). */
+  onReadIssued: (() => void) | undefined
+
+  /** Ready's read states: each read waits until the applied index reaches its index. */
+  onReadStates(states: readonly ReadState[]): void {
+    for (const state of states) {
+      const key = new TextDecoder().decode(state.requestCtx)
+      const batch = this.#reads.get(key)
+      if (batch === undefined) continue
+      this.#reads.delete(key)
+      for (const r of batch) {
+        if (this.#appliedIndex >= state.index) r.resolve()
+        else this.#readWaiters.push({ index: state.index, ...r })
+      }
+    }
+  }
+
+  #releaseReadWaiters(): void {
+    if (this.#readWaiters.length === 0) return
+    const still: Array<ReadWaiter & { index: number }> = []
+    for (const w of this.#readWaiters) {
+      if (this.#appliedIndex >= w.index) w.resolve()
+      else still.push(w)
+    }
+    this.#readWaiters = still
   }
 
   stop(): void {

@@ -50,6 +50,7 @@ describe('stream reads', () => {
         .handleRequest({
           op: 'read',
           topic: 'short',
+          stale: true,
           partition: 0,
           fromOffset: 199,
           maxMessages: 1,
@@ -67,6 +68,7 @@ describe('stream reads', () => {
       .handleRequest({
         op: 'read',
         topic: 'short',
+        stale: true,
         partition: 0,
         fromOffset: 0,
         maxMessages: 1,
@@ -78,6 +80,7 @@ describe('stream reads', () => {
     const tail = await cluster.node('n1').handleRequest({
       op: 'read',
       topic: 'short',
+      stale: true,
       partition: 0,
       fromOffset: result!.logStartOffset,
       maxMessages: 1000,

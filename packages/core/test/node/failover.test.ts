@@ -53,6 +53,7 @@ describe('failover', () => {
         .handleRequest({
           op: 'read',
           topic: 'ledger',
+          stale: true,
           partition: 0,
           fromOffset: 0,
           maxMessages: 100,
