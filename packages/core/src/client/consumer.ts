@@ -159,13 +159,19 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 
   /**
    * Stops fetching. With `drain`, messages already received are still handed out and settled
-   * first; without, they are nacked for prompt redelivery. Then the member leaves its groups.
+   * first (for at most `drainTimeoutMs`, default 30 s); without, they are nacked for prompt
+   * redelivery. Then the member leaves its groups: whatever it still holds is redelivered.
    */
-  async stop(options: { drain?: boolean } = {}): Promise<void> {
+  async stop(options: { drain?: boolean; drainTimeoutMs?: number } = {}): Promise<void> {
     if (this.#stopped) return
     this.#running = false
     if (options.drain === true) {
-      while (this.#inbox.length > 0 || [...this.#partitions.values()].some((p) => p.outstanding > 0)) {
+      // Bounded: a message nobody settles must not hold stop() forever (it is nacked below).
+      const deadlineMs = this.#clock.now() + (options.drainTimeoutMs ?? 30_000)
+      while (
+        (this.#inbox.length > 0 || [...this.#partitions.values()].some((p) => p.outstanding > 0)) &&
+        this.#clock.now() < deadlineMs
+      ) {
         await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, 5))
       }
     }
