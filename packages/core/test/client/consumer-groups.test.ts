@@ -81,8 +81,18 @@ describe('consumer groups', () => {
         },
       })
     }
-    // Let all three members join before producing, so the share is fair.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // All three members must have joined the partition's dispatcher before producing.
+    let members = 0
+    await until(() => {
+      void clients[0]!
+        .admin()
+        .describeGroup({ groupId: 'workers', topic: 'jobs' })
+        .then((d) => {
+          members = d.partitions[0]!.members.length
+        })
+        .catch(() => {})
+      return members === 3
+    })
     await produceAll(cluster, 'jobs', 90)
     await until(() => counts.reduce((a, b) => a + b, 0) >= 90)
     for (const consumer of consumers) await consumer.stop()
