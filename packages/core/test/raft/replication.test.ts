@@ -85,7 +85,7 @@ describe('replication and flow control', () => {
     for (const id of ['a', 'b', 'c']) {
       const storage = network.node(id).storage
       const entries = storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Number.POSITIVE_INFINITY)
-      entries.forEach((entry, i) => expect(entry.index).toBe(storage.firstIndex() + i))
+      expect(entries.map((logged) => logged.index)).toEqual(entries.map((_, i) => storage.firstIndex() + i))
       expect(network.appliedData(id)).toEqual(['x', 'x'])
     }
   })
@@ -100,7 +100,7 @@ describe('replication and flow control', () => {
     network.stabilize()
     const storage = network.node('a').storage
     const entries = storage.entries(storage.firstIndex(), storage.lastIndex() + 1, Number.POSITIVE_INFINITY)
-    entries.forEach((logged, i) => expect(logged.index).toBe(storage.firstIndex() + i))
+    expect(entries.map((logged) => logged.index)).toEqual(entries.map((_, i) => storage.firstIndex() + i))
     expect(network.appliedData('b')).toEqual(['y', 'y'])
   })
 
