@@ -28,6 +28,8 @@ export interface SeedRunOptions {
   raftFaults?: RaftFaults
   /** Test-only: run the cluster with a broken host rule. */
   hostFault?: RaftHostFault
+  /** Where the Raft processes keep their log; default core's SegmentedLog. */
+  logBackend?: 'segmented' | 'simple'
   /** Record every node's log for log matching this often (simulated ms); default 250. */
   logCheckIntervalMs?: number
 }
@@ -68,6 +70,7 @@ export async function runSeed(options: SeedRunOptions): Promise<SeedRunResult> {
       hostFault: options.hostFault,
       maxSizePerMsg: settings.maxSizePerMsg,
       tickIntervalMs: settings.tickIntervalMs,
+      logBackend: options.logBackend ?? 'segmented',
     }),
   })
   sim.trace(`settings ${describeFaultSettings(settings)}`)

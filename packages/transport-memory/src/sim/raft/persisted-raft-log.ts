@@ -16,6 +16,8 @@ import {
 import { pack, unpack } from 'msgpackr'
 import type { DurableChange } from '../simulated-storage'
 import { digestBytes } from '../trace-hash'
+import type { RaftLogBackend } from './raft-log-backend'
+import { decodeSegmentedEntryChange } from './segmented-raft-log'
 
 /** Key of the hard state. */
 const HARD_STATE_KEY = Uint8Array.of(0x01)
@@ -30,15 +32,19 @@ const ENTRY_PREFIX = 0x02
  *
  * Invariant: `entries[i].index === i + 1`.
  */
-export class PersistedRaftLog implements LogStorage {
+export class PersistedRaftLog implements LogStorage, RaftLogBackend {
   #hardState: HardState
+  readonly recoveredHardState: HardState
+  readonly #storage: Storage
   readonly #confState: ConfState
   readonly #entries: Entry[]
   /** Content digests, parallel to `#entries`, computed once per entry for the checkers. */
   readonly #digests: string[]
 
-  private constructor(hardState: HardState, confState: ConfState, entries: Entry[]) {
+  private constructor(storage: Storage, hardState: HardState, confState: ConfState, entries: Entry[]) {
+    this.#storage = storage
     this.#hardState = hardState
+    this.recoveredHardState = { ...hardState }
     this.#confState = confState
     this.#entries = entries
     this.#digests = entries.map((entry) => digestBytes(entry.data))
@@ -67,7 +73,21 @@ export class PersistedRaftLog implements LogStorage {
     // A commit beyond the surviving log cannot be trusted (it was never synced with it).
     hardState.commit = Math.min(hardState.commit, entries.length)
     const confState = bootstrapConfState([...voters])
-    return new PersistedRaftLog(hardState, confState, entries)
+    return new PersistedRaftLog(storage, hardState, confState, entries)
+  }
+
+  get logStorage(): LogStorage {
+    return this
+  }
+
+  async persist(ready: Ready, sync: boolean): Promise<void> {
+    const operations = this.persistOperations(ready)
+    if (operations.length > 0 || sync) await this.#storage.write(operations, { sync })
+    this.acceptPersisted(ready)
+  }
+
+  snapshotForChecks(): Array<{ term: number; digest: string }> {
+    return this.#entries.map((entry, i) => ({ term: entry.term, digest: this.#digests[i]! }))
   }
 
   /** The storage batch that makes `ready` durable: hard state, and entries (truncating a conflicting suffix). */
@@ -184,18 +204,27 @@ export class DurableRaftMirror {
     for (const change of changes) {
       if (change.type === 'clear') continue
       const key = change.key
+      const segmented = decodeSegmentedEntryChange(key, change.type === 'put' ? change.value : undefined)
+      if (segmented !== undefined) {
+        this.#setTerm(segmented.index, segmented.term)
+        continue
+      }
       if (key.length === 1 && key[0] === HARD_STATE_KEY[0]) {
         if (change.type === 'put') this.hardState = unpack(change.value) as HardState
       } else if (key[0] === ENTRY_PREFIX && key.length === 9) {
-        const index = entryIndex(key)
-        if (change.type === 'put') {
-          this.terms.set(index, entryTerm(change.value))
-          if (index > this.lastIndex) this.lastIndex = index
-        } else {
-          this.terms.delete(index)
-          while (this.lastIndex > 0 && !this.terms.has(this.lastIndex)) this.lastIndex--
-        }
+        this.#setTerm(entryIndex(key), change.type === 'put' ? entryTerm(change.value) : undefined)
       }
+    }
+  }
+
+  /** Record the entry at `index` as having `term` on disk, or as gone (undefined). */
+  #setTerm(index: number, term: number | undefined): void {
+    if (term !== undefined) {
+      this.terms.set(index, term)
+      if (index > this.lastIndex) this.lastIndex = index
+    } else {
+      this.terms.delete(index)
+      while (this.lastIndex > 0 && !this.terms.has(this.lastIndex)) this.lastIndex--
     }
   }
 

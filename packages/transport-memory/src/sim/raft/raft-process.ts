@@ -11,7 +11,9 @@ import { pack, unpack } from 'msgpackr'
 import type { ProcessContext, ProcessFactory, SimProcess } from '../process'
 import { digestBytes } from '../trace-hash'
 import { PersistedRaftLog } from './persisted-raft-log'
+import type { RaftLogBackend } from './raft-log-backend'
 import { RaftPeerLinks } from './raft-peer-links'
+import { SegmentedRaftLog } from './segmented-raft-log'
 
 /**
  * Deliberately broken host behaviour, for the non-vacuity tests only:
@@ -32,6 +34,11 @@ export interface RaftProcessOptions {
   peerBufferedBytesMax: number
   /** Wait this long before dialling a peer again after a failed connect. */
   reconnectDelayMs: number
+  /**
+   * Where the log lives: 'segmented' is core's SegmentedLog (the real commit log, checksums,
+   * segments, recovery); 'simple' is a plain key-per-entry layout in this package.
+   */
+  logBackend: 'segmented' | 'simple'
   /** Raft flow control: bytes of entries per append message (small values split appends). */
   maxSizePerMsg: number
   /** Test-only broken Raft rules. */
@@ -49,6 +56,7 @@ export const DEFAULT_RAFT_PROCESS_OPTIONS: Readonly<RaftProcessOptions> = Object
   peerBufferedBytesMax: 4 * 1024 * 1024,
   reconnectDelayMs: 30,
   maxSizePerMsg: 1024 * 1024,
+  logBackend: 'segmented',
 })
 
 /** A client's view of a successful proposal. */
@@ -88,7 +96,7 @@ export class RaftProcess implements SimProcess {
   readonly #context: ProcessContext
   readonly #options: RaftProcessOptions
   #raft: RawNode | undefined
-  #log: PersistedRaftLog | undefined
+  #log: RaftLogBackend | undefined
   #alive = true
   #readyLoopRunning = false
   #role: StateRole = 'follower'
@@ -110,10 +118,13 @@ export class RaftProcess implements SimProcess {
     const context = this.#context
     await context.storage.open()
     const voters = context.peers.map((peer) => peer.id)
-    const log = await PersistedRaftLog.load(context.storage, voters)
+    const log =
+      this.#options.logBackend === 'simple'
+        ? await PersistedRaftLog.load(context.storage, voters)
+        : await SegmentedRaftLog.open(context.storage, voters, () => context.clock.now())
     if (!this.#alive) return
     this.#log = log
-    const recovered = log.hardState
+    const recovered = log.recoveredHardState
     this.#term = recovered.term
     this.#commit = recovered.commit
     if (context.incarnation > 1) {
@@ -131,7 +142,7 @@ export class RaftProcess implements SimProcess {
       id: this.id,
       electionTicks: this.#options.electionTicks,
       heartbeatTicks: this.#options.heartbeatTicks,
-      storage: log,
+      storage: log.logStorage,
       random: () => context.random.next(),
       checkQuorum: true,
       preVote: true,
@@ -228,13 +239,7 @@ export class RaftProcess implements SimProcess {
 
   /** The persisted log as (term, digest) per index, for log-matching checks. */
   logSnapshot(): Array<{ term: number; digest: string }> {
-    const log = this.#log
-    if (log === undefined) return []
-    const result: Array<{ term: number; digest: string }> = []
-    for (let index = 1; index <= log.lastIndex(); index++) {
-      result.push({ term: log.entry(index)!.term, digest: log.digest(index)! })
-    }
-    return result
+    return this.#log?.snapshotForChecks() ?? []
   }
 
   #shutdown(error: LaminarError): void {
@@ -298,16 +303,13 @@ export class RaftProcess implements SimProcess {
   async #readyLoop(): Promise<void> {
     const raft = this.#raft!
     const log = this.#log!
-    const storage = this.#context.storage
     const hostFault = this.#options.hostFault
     while (this.#alive && raft.hasReady()) {
       const ready = raft.ready()
       if (hostFault === 'sendBeforePersist') this.#send(ready.messages)
-      const operations = log.persistOperations(ready)
       const sync = ready.mustSync && hostFault !== 'skipSync'
-      if (operations.length > 0 || sync) await storage.write(operations, { sync })
+      await log.persist(ready, sync)
       if (!this.#alive) return
-      log.acceptPersisted(ready)
       this.#observe(ready, sync)
       if (hostFault !== 'sendBeforePersist') this.#send(ready.messages)
       this.#apply(ready.committedEntries)
@@ -361,9 +363,8 @@ export class RaftProcess implements SimProcess {
 
   #apply(entries: readonly Entry[]): void {
     const context = this.#context
-    const log = this.#log!
     for (const entry of entries) {
-      const digest = log.entry(entry.index) === entry ? log.digest(entry.index)! : digestBytes(entry.data)
+      const digest = digestBytes(entry.data)
       const atMs = context.clock.now()
       context.history.recordRaft({
         kind: 'apply',

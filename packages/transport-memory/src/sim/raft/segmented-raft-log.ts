@@ -1,0 +1,121 @@
+import {
+  bootstrapConfState,
+  type ConfState,
+  decodeEntry,
+  type Entry,
+  type HardState,
+  KeyKind,
+  LogKeys,
+  type LogStorage,
+  type NodeId,
+  type Ready,
+  SegmentedLog,
+  type Snapshot,
+  type Storage,
+} from '@laminar-ts/core'
+import { digestBytes } from '../trace-hash'
+import type { RaftLogBackend } from './raft-log-backend'
+
+/** The group id of the Raft process's log inside the node's storage. */
+export const SIM_RAFT_GROUP_ID = 'raft'
+
+/** Entries Raft may read synchronously: the sim's logs are small, keep them all cached. */
+const ENTRY_CACHE_BYTES_MAX = 256 * 1024 * 1024
+
+/**
+ * The Raft process's log on core's SegmentedLog: the same segmented, checksummed commit log a
+ * LaminarNode partition uses, with its crash recovery, on the simulated disk.
+ */
+export class SegmentedRaftLog implements RaftLogBackend {
+  readonly logStorage: LogStorage
+  readonly recoveredHardState: HardState
+  readonly #log: SegmentedLog
+  readonly #now: () => number
+
+  private constructor(log: SegmentedLog, bootstrap: ConfState, now: () => number) {
+    this.#log = log
+    this.#now = now
+    this.recoveredHardState = log.hardState()
+    this.logStorage = {
+      initialState: (): { hardState: HardState; confState: ConfState } => {
+        const state = log.initialState()
+        const stored = state.confState
+        const empty = stored.voters.length === 0 && stored.learners.length === 0
+        return { hardState: state.hardState, confState: empty ? bootstrap : stored }
+      },
+      entries: (lo, hi, maxBytes) => log.entries(lo, hi, maxBytes),
+      term: (index) => log.term(index),
+      lastIndex: () => log.lastIndex(),
+      firstIndex: () => log.firstIndex(),
+      snapshot: (): Snapshot => {
+        const snapshot = log.snapshot()
+        const conf = snapshot.metadata.confState
+        if (conf.voters.length > 0 || conf.learners.length > 0) return snapshot
+        return { ...snapshot, metadata: { ...snapshot.metadata, confState: bootstrap } }
+      },
+    }
+  }
+
+  static async open(
+    storage: Storage,
+    voters: readonly NodeId[],
+    now: () => number,
+  ): Promise<SegmentedRaftLog> {
+    const log = await SegmentedLog.open(storage, SIM_RAFT_GROUP_ID, {
+      entryCacheBytesMax: ENTRY_CACHE_BYTES_MAX,
+      // Small segments, so runs roll segments and recovery crosses segment boundaries.
+      segmentBytesMax: 4 * 1024,
+    })
+    return new SegmentedRaftLog(log, bootstrapConfState([...voters]), now)
+  }
+
+  persist(ready: Ready, sync: boolean): Promise<void> {
+    if (ready.hardState === undefined && ready.entries.length === 0) return Promise.resolve()
+    return this.#log.persist(
+      { hardState: ready.hardState, entries: ready.entries, timestampMs: this.#now() },
+      { sync },
+    )
+  }
+
+  lastIndex(): number {
+    return this.#log.lastIndex()
+  }
+
+  #all(): Entry[] {
+    const last = this.#log.lastIndex()
+    const first = this.#log.firstIndex()
+    return last < first ? [] : this.#log.entries(first, last + 1, Number.MAX_SAFE_INTEGER)
+  }
+
+  terms(): number[] {
+    return this.#all().map((entry) => entry.term)
+  }
+
+  snapshotForChecks(): Array<{ term: number; digest: string }> {
+    return this.#all().map((entry) => ({ term: entry.term, digest: digestBytes(entry.data) }))
+  }
+}
+
+/**
+ * Reads a SegmentedLog entry change from the disk (for the durable mirror): the index and term
+ * of an entry key of the sim's Raft group, or undefined for any other key.
+ */
+export function decodeSegmentedEntryChange(
+  key: Uint8Array,
+  value: Uint8Array | undefined,
+): { index: number; term: number | undefined } | undefined {
+  const prefix = segmentedPrefix()
+  if (key.length !== prefix.length + 9) return undefined
+  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return undefined
+  if (key[prefix.length] !== KeyKind.entry) return undefined
+  const view = new DataView(key.buffer, key.byteOffset, key.byteLength)
+  const index = view.getUint32(prefix.length + 1) * 0x1_0000_0000 + view.getUint32(prefix.length + 5)
+  if (value === undefined) return { index, term: undefined }
+  return { index, term: decodeEntry(key, value, index).entry.term }
+}
+
+let prefixCache: Uint8Array | undefined
+function segmentedPrefix(): Uint8Array {
+  prefixCache ??= new LogKeys(SIM_RAFT_GROUP_ID).prefix
+  return prefixCache
+}
