@@ -25,8 +25,9 @@ export interface PartitionHostOptions {
 const READ_AHEAD_MESSAGES = 4096
 const READ_AHEAD_BYTES = 8 * 1024 * 1024
 
-/** Bytes of log read per step when scanning for records. */
-const SCAN_BYTES = 1024 * 1024
+/** Bytes of log read per step when scanning for records (at most). */
+const SCAN_BYTES = 8 * 1024 * 1024
+const SCAN_BYTES_MIN = 256 * 1024
 
 /**
  * One partition replica on one node: the partition state machine applied from its Raft
@@ -268,7 +269,12 @@ export class PartitionHost implements GroupApplier {
     let index = location.index
     const lastIndex = this.group.appliedIndex
     while (index <= lastIndex && out.length < maxMessages && bytes < maxBytes) {
-      const entries = await this.group.log.readEntries(index, lastIndex + 1, SCAN_BYTES)
+      // Big steps for big reads (fewer storage round trips); small ones for a single record.
+      const entries = await this.group.log.readEntries(
+        index,
+        lastIndex + 1,
+        Math.min(SCAN_BYTES, Math.max(maxBytes, SCAN_BYTES_MIN)),
+      )
       if (entries.length === 0) break
       for (const entry of entries) {
         index = entry.index + 1
