@@ -93,6 +93,12 @@ async function main(): Promise<number> {
     process.stderr.write(`sim: ${(error as Error).message}\n`)
     return 2
   }
+  // A promise rejected with nobody listening is a bug in the code under test, not a crash of
+  // the runner: it fails the seed that was running.
+  const unhandled: string[] = []
+  process.on('unhandledRejection', (reason) => {
+    unhandled.push(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason))
+  })
   let passed = 0
   let failed = 0
   const started = performance.now()
@@ -115,6 +121,14 @@ async function main(): Promise<number> {
         ? await runLaminarSeed({ seed, simSeconds: options.simSeconds, faults: options.faults })
         : await runSeed(run)
     simMsTotal += result.simMs
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const reason of unhandled.splice(0)) {
+      result.ok = false
+      result.violations.push({
+        checker: 'unhandled-rejection',
+        message: reason.split('\n').slice(0, 3).join(' | '),
+      })
+    }
     if (result.ok) {
       passed++
       if (options.verbose) {
