@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest'
 import { describeFaultSettings, runLaminarSeed } from '../src/index'
 
 /**
- * Real LaminarNodes in the simulator: a producer and a consumer group under seeded faults,
- * then the queue checkers. The broker's own suite runs the 200-seed sweep; this keeps the
- * harness honest with a few seeds (`LAMINAR_SIM_SEEDS` runs more).
+ * Real LaminarNodes in the simulator: a producer and a consumer group under seeded faults
+ * (partitions, clogging, crashes, pauses, delay, skew), then healing, then the queue checkers.
+ * CI sweeps 200 seeds of 2 simulated seconds; `LAMINAR_SIM_SEEDS` runs more (nightly).
  */
-const seeds = Number(process.env.LAMINAR_SIM_SEEDS ?? 6)
+const seeds = Number(process.env.LAMINAR_SIM_SEEDS ?? 200)
+const simSeconds = Number(process.env.LAMINAR_SIM_SECONDS ?? 2)
 
 describe('LaminarNode simulation', () => {
   it(`${seeds} seeds: nothing acknowledged is lost, duplicated or left unconsumed`, {
@@ -14,9 +15,11 @@ describe('LaminarNode simulation', () => {
   }, async () => {
     const failures: string[] = []
     let acked = 0
+    let redelivered = 0
     for (let seed = 1; seed <= seeds; seed++) {
-      const result = await runLaminarSeed({ seed, simSeconds: 3 })
+      const result = await runLaminarSeed({ seed, simSeconds })
       acked += result.acked
+      redelivered += result.redelivered
       if (!result.ok) {
         failures.push(
           `seed ${seed} (${describeFaultSettings(result.settings)}): ${result.violations
@@ -26,6 +29,7 @@ describe('LaminarNode simulation', () => {
         )
       }
     }
+    console.log(`laminar sim: ${seeds} seeds, ${acked} acknowledged, ${redelivered} redelivered`)
     expect(failures).toEqual([])
     expect(acked).toBeGreaterThan(seeds * 10)
   })

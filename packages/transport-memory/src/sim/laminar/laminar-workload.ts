@@ -44,6 +44,8 @@ export class LaminarWorkload {
   #inFlight = 0
   readonly acked = new Set<string>()
   readonly consumed = new Set<string>()
+  /** Every delivery handed to the consumer, redeliveries included. */
+  deliveries = 0
 
   constructor(sim: Simulation<LaminarNodeProcess>, options: LaminarWorkloadOptions = {}) {
     this.#sim = sim
@@ -83,6 +85,7 @@ export class LaminarWorkload {
         .run({
           eachMessage: async ({ partition, message }) => {
             const value = decoder.decode(message.value)
+            this.deliveries++
             this.consumed.add(value)
             this.#history.recordQueue({
               kind: 'poll',

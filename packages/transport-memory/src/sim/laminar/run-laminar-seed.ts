@@ -38,6 +38,8 @@ export interface LaminarSeedRunResult {
   traceHash: string
   acked: number
   consumed: number
+  /** Deliveries beyond the first of each message (at-least-once at work under faults). */
+  redelivered: number
   simMs: number
   replayCommand: string
 }
@@ -126,6 +128,7 @@ export async function runLaminarSeed(options: LaminarSeedRunOptions): Promise<La
     traceHash: sim.traceHash(),
     acked: workload.acked.size,
     consumed: workload.consumed.size,
+    redelivered: workload.deliveries - workload.consumed.size,
     simMs: sim.nowMs,
     replayCommand,
   }
