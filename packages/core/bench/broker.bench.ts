@@ -3,6 +3,8 @@
  * 1 KiB messages. Prints produce msg/s (one pipelined, idempotent producer) and consume + ack
  * msg/s (one consumer group of 3 members). Run: pnpm --filter @laminar-ts/core bench:broker
  * Env: BENCH_MESSAGES (default 200000), BENCH_PARTITIONS (default 3).
+ * Each phase also prints the process CPU time per message (user + system): on a shared machine
+ * wall-clock rates swing with other load, CPU per message much less.
  */
 import { openMemoryLevelStorage } from '@laminar-ts/storage-level'
 import { MemoryNetwork } from '@laminar-ts/transport-memory'
@@ -11,6 +13,12 @@ import { LaminarNode } from '../src/index'
 const messages = Number(process.env.BENCH_MESSAGES ?? 200_000)
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 3)
 const messageBytes = 1024
+
+/** Process CPU microseconds (user + system) since `since`. */
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since)
+  return used.user + used.system
+}
 
 async function main(): Promise<void> {
   const network = new MemoryNetwork()
@@ -39,6 +47,7 @@ async function main(): Promise<void> {
   })
   const chunk = 1000
   let started = performance.now()
+  let cpuStart = process.cpuUsage()
   const sends: Promise<unknown>[] = []
   for (let i = 0; i < messages; i += chunk) {
     const batch = Array.from({ length: Math.min(chunk, messages - i) }, () => ({ value }))
@@ -50,7 +59,7 @@ async function main(): Promise<void> {
   console.log(
     `produce: ${messages} x ${messageBytes} B, ${partitions} partitions, 3 replicas: ${Math.round(messages / seconds).toLocaleString('en-US')} msg/s (${(
       (messages * messageBytes) / seconds / 1024 / 1024
-    ).toFixed(0)} MiB/s, ${seconds.toFixed(2)} s)`,
+    ).toFixed(0)} MiB/s, ${seconds.toFixed(2)} s, ${(cpuMicros(cpuStart) / messages).toFixed(1)} CPU µs/msg)`,
   )
 
   if (process.env.BENCH_DEBUG)
@@ -60,6 +69,7 @@ async function main(): Promise<void> {
     return
   }
   started = performance.now()
+  cpuStart = process.cpuUsage()
   let consumed = 0
   let resolveDone: () => void = () => {}
   const done = new Promise<void>((resolve) => {
@@ -83,7 +93,7 @@ async function main(): Promise<void> {
   if (progress) clearInterval(progress)
   seconds = (performance.now() - started) / 1000
   console.log(
-    `consume + ack: ${messages} messages, 3 members: ${Math.round(messages / seconds).toLocaleString('en-US')} msg/s (${seconds.toFixed(2)} s)`,
+    `consume + ack: ${messages} messages, 3 members: ${Math.round(messages / seconds).toLocaleString('en-US')} msg/s (${seconds.toFixed(2)} s, ${(cpuMicros(cpuStart) / messages).toFixed(1)} CPU µs/msg)`,
   )
   await Promise.all(consumers.map((c) => c.stop()))
   await Promise.all(nodes.map((n) => n.stop()))

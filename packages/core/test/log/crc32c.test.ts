@@ -35,4 +35,15 @@ describe('crc32c', () => {
     const first = crc32c(bytes, 0, 333)
     expect(crc32c(bytes, 333, 1000, first)).toBe(crc32c(bytes))
   })
+
+  it('agrees with the bitwise definition at every alignment of the word loop', () => {
+    const buffer = Uint8Array.from({ length: 400 }, (_, i) => (i * 197 + 11) & 0xff)
+    for (let offset = 0; offset < 8; offset++) {
+      for (const length of [63, 64, 65, 79, 80, 81, 200, 333]) {
+        const view = buffer.subarray(offset, offset + length)
+        expect(crc32c(view)).toBe(naiveCrc32c(view))
+        expect(crc32c(buffer, offset, offset + length)).toBe(naiveCrc32c(view))
+      }
+    }
+  })
 })
