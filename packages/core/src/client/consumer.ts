@@ -1,8 +1,9 @@
 import { isLaminarError, LaminarError } from '../errors/laminar-error'
-import type { Delivery, FetchResult, GroupOptions, StartPosition } from '../node/protocol'
+import type { FetchResult, GroupOptions, StartPosition } from '../node/protocol'
 import type { Clock } from '../ports/clock'
 import type { Random } from '../ports/random'
 import type { BrokerRouter } from './broker-router'
+import { DeliveredMessage, type MessageSettler, type PartitionState } from './delivered-message'
 import { assertName, assertPositiveInteger } from './limits'
 
 /** Offsets of each kind in one settle request (the node's dispatcher takes batches this big). */
@@ -52,21 +53,6 @@ export interface EachMessagePayload {
   message: ConsumerMessage
 }
 
-interface PartitionState {
-  topic: string
-  partition: number
-  /** Delivered to this consumer, not settled yet. */
-  outstanding: number
-  acks: number[]
-  nacks: Array<[number, number]>
-  working: number[]
-  creditWaiter: (() => void) | undefined
-  /** The sequence of the next fetch: repeated after a failure so a lost answer is re-sent. */
-  fetchSeq: number
-  /** The settle request in flight, if any. */
-  settling: Promise<void> | undefined
-}
-
 /**
  * A member of a consumer group. Every member fetches from every partition of its topics; each
  * partition leader's dispatcher hands messages round-robin to the members with credit.
@@ -88,6 +74,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   #stopped = false
   #settleScheduled = false
   readonly #loops: Promise<void>[] = []
+  /** What delivered messages settle through (one object for all of them). */
+  readonly #settler: MessageSettler = {
+    isStopped: () => this.#stopped,
+    scheduleSettle: () => this.#scheduleSettle(),
+  }
 
   /** @internal Use `client.consumer()`. */
   constructor(router: BrokerRouter, clock: Clock, random: Random, options: ConsumerOptions) {
@@ -273,44 +264,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       }
       for (const delivery of result.deliveries) {
         state.outstanding++
-        const message = this.#message(state, delivery)
+        const message = new DeliveredMessage(state, this.#settler, delivery)
         if (this.#running) this.#inbox.push(message)
         else message.nack()
       }
       this.#wakeInbox()
-    }
-  }
-
-  #message(state: PartitionState, delivery: Delivery): ConsumerMessage {
-    let settled = false
-    const settle = (): boolean => {
-      if (settled || this.#stopped) return false
-      settled = true
-      state.outstanding--
-      state.creditWaiter?.()
-      this.#scheduleSettle()
-      return true
-    }
-    return {
-      topic: state.topic,
-      partition: state.partition,
-      offset: delivery.offset,
-      key: delivery.record.key,
-      value: delivery.record.value,
-      headers: delivery.record.headers,
-      timestampMs: delivery.record.timestampMs,
-      deliveryCount: delivery.deliveryCount,
-      ack: () => {
-        if (settle()) state.acks.push(delivery.offset)
-      },
-      nack: (options = {}) => {
-        if (settle()) state.nacks.push([delivery.offset, Math.max(0, options.delayMs ?? 0)])
-      },
-      working: () => {
-        if (settled || this.#stopped) return
-        state.working.push(delivery.offset)
-        this.#scheduleSettle()
-      },
     }
   }
 
