@@ -10,7 +10,7 @@
  * entry); decoded byte fields are views into the input (no copy), so the caller must not reuse
  * the input buffer while the command is alive.
  */
-import { Packr, Unpackr } from 'msgpackr'
+import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr'
 import type {
   AppendCommand,
   ControllerCommand,
@@ -54,9 +54,12 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true })
 
 const HEADER_LENGTH = 2
 
-/** Encode a partition command as Raft entry data. */
-export function encodePartitionCommand(command: PartitionCommand): Uint8Array {
-  return frame(PARTITION_TAGS[command.type], partitionBody(command))
+/**
+ * Encode a partition command as Raft entry data. With `prefixBytes`, the result starts with that
+ * many bytes left for the caller to fill (a proposal header): the command follows them.
+ */
+export function encodePartitionCommand(command: PartitionCommand, prefixBytes = 0): Uint8Array {
+  return frame(PARTITION_TAGS[command.type], partitionBody(command), prefixBytes)
 }
 
 /** Decode Raft entry data written by {@link encodePartitionCommand}. Throws STORAGE_CORRUPT. */
@@ -102,12 +105,30 @@ export function peekCommandType(
 
 // --- framing -------------------------------------------------------------------------------
 
-function frame(tag: number, body: unknown): Uint8Array {
-  const packed = packr.pack(body)
-  const out = new Uint8Array(HEADER_LENGTH + packed.length)
-  out[0] = COMMAND_FORMAT_VERSION
-  out[1] = tag
-  out.set(packed, HEADER_LENGTH)
+/** msgpackr reserves at most this many bytes before a packed value. */
+const RESERVED_BYTES_MAX = 255
+
+/**
+ * `[prefix][version][tag][msgpack body]`. The body is packed after reserved space, so the
+ * frame is the packer's output itself, not a copy: a view on a block of the packer that later
+ * packs never overwrite (msgpackr moves on, or to a new block). Prefixes too long for the
+ * reservation take one copy.
+ */
+function frame(tag: number, body: unknown, prefixBytes = 0): Uint8Array {
+  const reservedBytes = prefixBytes + HEADER_LENGTH
+  let out: Uint8Array
+  if (reservedBytes <= RESERVED_BYTES_MAX) {
+    const packed = packr.pack(body, RESERVE_START_SPACE | reservedBytes)
+    // A plain Uint8Array view (not a Buffer) over the packed bytes.
+    out = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+  } else {
+    const packed = packr.pack(body)
+    out = new Uint8Array(reservedBytes + packed.length)
+    out.set(packed, reservedBytes)
+  }
+  out.fill(0, 0, prefixBytes)
+  out[prefixBytes] = COMMAND_FORMAT_VERSION
+  out[prefixBytes + 1] = tag
   return out
 }
 

@@ -131,7 +131,9 @@ export class PartitionHost implements GroupApplier {
 
   /** Proposes a partition command on the leader; error results become LaminarErrors. */
   async propose(command: PartitionCommand): Promise<PartitionResult> {
-    const result = (await this.group.propose(encodePartitionCommand(command))) as PartitionResult | undefined
+    const result = (await this.group.proposeEncoded((prefixBytes) =>
+      encodePartitionCommand(command, prefixBytes),
+    )) as PartitionResult | undefined
     if (result === undefined) throw new LaminarError('INTERNAL', `partition ignored ${command.type}`)
     if (result.type === 'error') {
       throw new LaminarError(result.code, result.message, {

@@ -18,15 +18,29 @@ export interface ProposalHeader {
   sequence: number
 }
 
-export function encodeProposal(proposerBytes: Uint8Array, sequence: number, command: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + proposerBytes.length + 8 + command.length)
-  out[0] = proposerBytes.length
-  out.set(proposerBytes, 1)
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+/** Bytes of the proposal header for this proposer: [u8 length][node id][u64 sequence]. */
+export function proposalHeaderBytes(proposerBytes: Uint8Array): number {
+  return 1 + proposerBytes.length + 8
+}
+
+/**
+ * Writes the proposal header into `target[0, proposalHeaderBytes)`: the command bytes were
+ * encoded after a reserved prefix, so the whole entry is one allocation with no copy.
+ */
+export function writeProposalHeader(target: Uint8Array, proposerBytes: Uint8Array, sequence: number): void {
+  target[0] = proposerBytes.length
+  target.set(proposerBytes, 1)
+  const view = new DataView(target.buffer, target.byteOffset, target.byteLength)
   const at = 1 + proposerBytes.length
   view.setUint32(at, Math.floor(sequence / 0x1_0000_0000))
   view.setUint32(at + 4, sequence >>> 0)
-  out.set(command, at + 8)
+}
+
+export function encodeProposal(proposerBytes: Uint8Array, sequence: number, command: Uint8Array): Uint8Array {
+  const headerBytes = proposalHeaderBytes(proposerBytes)
+  const out = new Uint8Array(headerBytes + command.length)
+  out.set(command, headerBytes)
+  writeProposalHeader(out, proposerBytes, sequence)
   return out
 }
 

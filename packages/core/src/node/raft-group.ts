@@ -10,7 +10,7 @@ import type {
   Snapshot,
   SoftState,
 } from '../raft/types'
-import { decodeProposal, encodeProposal } from './proposal-envelope'
+import { decodeProposal, proposalHeaderBytes, writeProposalHeader } from './proposal-envelope'
 
 /**
  * Where a group's Raft log lives. `persist` makes a Ready's hard state, entries and snapshot
@@ -145,6 +145,19 @@ export class RaftGroup {
    * the leader itself (one hop less than forwarding, and the ack comes from where it commits).
    */
   propose(command: Uint8Array): Promise<unknown> {
+    return this.proposeEncoded((prefixBytes) => {
+      const data = new Uint8Array(prefixBytes + command.length)
+      data.set(command, prefixBytes)
+      return data
+    })
+  }
+
+  /**
+   * Like {@link propose}, for a command encoded straight into the entry: `encode(prefixBytes)`
+   * returns the command after `prefixBytes` bytes it leaves for the proposal header (written
+   * here), so the entry is built with no copy of the command.
+   */
+  proposeEncoded(encode: (prefixBytes: number) => Uint8Array): Promise<unknown> {
     if (this.#stopped)
       return Promise.reject(new LaminarError('NODE_STOPPED', `group ${this.groupId} stopped`))
     if (!this.#isLeader) return Promise.reject(this.notLeader())
@@ -156,7 +169,8 @@ export class RaftGroup {
       )
     }
     const sequence = this.#nextSequence++
-    const data = encodeProposal(this.#nodeIdBytes, sequence, command)
+    const data = encode(proposalHeaderBytes(this.#nodeIdBytes))
+    writeProposalHeader(data, this.#nodeIdBytes, sequence)
     try {
       this.raft.propose(data)
     } catch (error) {

@@ -140,4 +140,21 @@ describe('command codec', () => {
       expect(isLaminarError(error, 'STORAGE_CORRUPT')).toBe(true)
     }
   })
+
+  it('encodes after a reserved prefix, short (no copy) or long (one copy), and later encodes leave it intact', () => {
+    for (const prefixBytes of [0, 1, 12, 253, 254, 300]) {
+      for (const command of partitionCommands) {
+        const plain = encodePartitionCommand(command)
+        const prefixed = encodePartitionCommand(command, prefixBytes)
+        expect(prefixed.constructor).toBe(Uint8Array)
+        expect(prefixed.length).toBe(prefixBytes + plain.length)
+        expect(prefixed.subarray(0, prefixBytes).every((byte) => byte === 0)).toBe(true)
+        const copy = prefixed.slice()
+        // Many more encodes through the shared packer must not write over earlier results.
+        for (let i = 0; i < 50; i++) encodePartitionCommand(partitionCommands[0]!, prefixBytes)
+        expect(prefixed).toEqual(copy)
+        expect(decodePartitionCommand(prefixed.subarray(prefixBytes))).toEqual(decodePartitionCommand(plain))
+      }
+    }
+  })
 })
