@@ -78,7 +78,10 @@ export class PartitionHost implements GroupApplier {
     const command = decodePartitionCommand(bytes)
     const result = this.stateMachine.apply(index, command)
     if (command.type === 'append' && result.type === 'append' && !result.duplicate) {
-      this.recent.append(result.baseOffset, command.records)
+      // Only the leader keeps the window: linearizable reads and deliveries are served there, and
+      // a follower's stale reads scan the log. A window on every replica kept tens of thousands of
+      // records alive per partition for nothing but garbage-collection time.
+      if (this.#group?.isLeader === true) this.recent.append(result.baseOffset, command.records)
       this.delivery.onAppended(result.baseOffset, command.records)
     } else if (result.type !== 'error') {
       this.delivery.onGroupCommand(command)
@@ -126,6 +129,8 @@ export class PartitionHost implements GroupApplier {
   }
 
   onRoleChange(isLeader: boolean): void {
+    // A follower frees its window; a new leader starts one at its next append.
+    if (!isLeader) this.recent.clear(this.stateMachine.endOffset)
     this.delivery.onRoleChange(isLeader)
   }
 
