@@ -75,7 +75,8 @@ export class MemoryConnection implements Connection {
     this.#network.tap?.(this.localHost, this.remoteHost, frame)
     const fate = this.#network.policy.frameFate(this.localHost, this.remoteHost, frame.byteLength)
     if (fate.drop) return this.#bufferedBytes < this.#highWaterMarkBytes
-    const copy = frame.slice()
+    // A real copy: the sender may reuse its buffer at once (Buffer#slice would only be a view).
+    const copy = new Uint8Array(frame)
     const bytes = copy.byteLength
     this.#bufferedBytes += bytes
     const scheduler = this.#network.scheduler
@@ -88,7 +89,7 @@ export class MemoryConnection implements Connection {
       this.#armQueue()
     }
     if (fate.duplicateDelayMs !== undefined) {
-      const duplicate = frame.slice()
+      const duplicate = new Uint8Array(frame)
       scheduler.schedule(fate.delayMs + fate.duplicateDelayMs, () => this.#deliver(duplicate, 0))
     }
     if (this.#bufferedBytes >= this.#highWaterMarkBytes) {

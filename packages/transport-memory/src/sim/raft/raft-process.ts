@@ -7,7 +7,7 @@ import {
   type Ready,
   type StateRole,
 } from '@laminar-ts/core'
-import { pack, unpack } from 'msgpackr'
+import { Packr, unpack } from 'msgpackr'
 import type { ProcessContext, ProcessFactory, SimProcess } from '../process'
 import { digestBytes } from '../trace-hash'
 import { PersistedRaftLog } from './persisted-raft-log'
@@ -84,6 +84,8 @@ interface PendingProposal {
 
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
+/** Larger frames still pack correctly (msgpackr grows into a fresh buffer for them). */
+const FRAME_SCRATCH_BYTES = 256 * 1024
 
 /**
  * A Raft-only process for the simulator: one RawNode, its log on the node's (simulated)
@@ -417,10 +419,25 @@ export class RaftProcess implements SimProcess {
     }
     for (const [peer, list] of byPeer) {
       // The simulation hashes every frame sent into its trace: no separate trace line needed.
-      const frame = pack(list)
+      const frame = packFrame(list)
       if (this.#links?.send(peer, frame) !== true) this.#raft!.reportUnreachable(peer)
     }
   }
+}
+
+/** The same encoding as msgpackr's default `pack` (no records). */
+const framePackr = new Packr({ useRecords: false })
+/** Scratch space every frame is packed into: the network copies a frame when it is sent. */
+const frameScratch = Buffer.allocUnsafeSlow(FRAME_SCRATCH_BYTES)
+
+/**
+ * Pack `messages` into the shared scratch buffer instead of msgpackr's own (which hands out
+ * a fresh 8 KiB buffer every few frames: allocation and GC were a top simulator cost). The
+ * frame is valid until the next call: send it (the transport copies it) and drop it.
+ */
+function packFrame(messages: readonly Message[]): Uint8Array {
+  framePackr.useBuffer(frameScratch)
+  return framePackr.pack(messages)
 }
 
 /** A factory for {@link RaftProcess}es with the given options. */
