@@ -290,7 +290,15 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** One settle request per partition carries every ack, nack and working() since the last. */
   async #flushSettles(): Promise<void> {
     const requests: Promise<unknown>[] = []
-    for (const state of this.#partitions.values()) requests.push(this.#settlePartition(state))
+    for (const state of this.#partitions.values()) {
+      // Runs after every ack: partitions with nothing to send and nothing in flight cost nothing.
+      const idle =
+        state.settling === undefined &&
+        state.acks.length === 0 &&
+        state.nacks.length === 0 &&
+        state.working.length === 0
+      if (!idle) requests.push(this.#settlePartition(state))
+    }
     await Promise.all(requests)
   }
 
@@ -322,6 +330,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     }
     state.settling = loop().finally(() => {
       state.settling = undefined
+      // Settled between the loop's last check and now: the loop no longer takes them, send them.
+      if (state.acks.length > 0 || state.nacks.length > 0 || state.working.length > 0) this.#scheduleSettle()
     })
     return state.settling
   }
