@@ -33,14 +33,20 @@ export class SortedMemoryStorage extends Storage {
     this.applyNow(operations)
   }
 
-  /** @internal Apply a batch synchronously (the simulator's crash path uses it). */
-  applyNow(operations: readonly StorageOperation[]): void {
+  /**
+   * @internal Apply a batch synchronously. With `adopt`, the store keeps the operations' own
+   * key and value arrays instead of copying them: the caller hands them over and never
+   * mutates them again (the simulated disk's flush, whose batches are private copies already).
+   */
+  applyNow(operations: readonly StorageOperation[], adopt = false): void {
     for (const op of operations) {
       const index = this.#search(op.key)
       const found = this.#entries[index]
       const exists = found !== undefined && compareBytes(found.key, op.key) === 0
       if (op.type === 'put') {
-        const entry = { key: op.key.slice(), value: op.value.slice() }
+        const entry = adopt
+          ? { key: op.key, value: op.value }
+          : { key: op.key.slice(), value: op.value.slice() }
         if (exists) this.#entries[index] = entry
         else this.#entries.splice(index, 0, entry)
       } else if (exists) {
