@@ -76,7 +76,9 @@ export class LevelStorage extends Storage {
         ? [{ type: 'del' as const, key: SYNC_MARKER_KEY }]
         : this.#sharesBuffers
           ? operations.map((op) =>
-              op.type === 'put' ? { type: op.type, key: op.key.slice(), value: op.value.slice() } : op,
+              op.type === 'put'
+                ? { type: op.type, key: new Uint8Array(op.key), value: new Uint8Array(op.value) }
+                : op,
             )
           : operations
     await wrap('write', () =>

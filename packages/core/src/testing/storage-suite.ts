@@ -136,6 +136,17 @@ export function storageComplianceSuite(options: StorageComplianceOptions): void 
       expectBytes(await storage.get(bytes(4, 4)), bytes(1, 2, 3))
     })
 
+    it('copies Buffer-like inputs whose slice() is a view (as Node Buffer.slice is)', async () => {
+      const storage = await open()
+      const key = ViewSlicingBytes.of(6, 6)
+      const value = ViewSlicingBytes.of(7, 8, 9)
+      await storage.write([put(key, value)])
+      value[0] = 99
+      key[1] = 5
+      expectBytes(await storage.get(bytes(6, 6)), bytes(7, 8, 9))
+      expect(await storage.get(bytes(6, 5))).toBeUndefined()
+    })
+
     it('orders keys bytewise, unsigned, shorter prefix first (0x00 and 0xff edges)', async () => {
       const storage = await open()
       const shuffled = [...EDGE_KEYS].reverse()
@@ -284,4 +295,11 @@ export function storageComplianceSuite(options: StorageComplianceOptions): void 
       expectBytes(await reopened.get(bytes(0x00, 0xff)), bytes(2))
     })
   })
+}
+
+/** A Uint8Array whose slice() returns a view, as Node's Buffer does: a copy must not use slice(). */
+class ViewSlicingBytes extends Uint8Array {
+  override slice(start?: number, end?: number): Uint8Array {
+    return this.subarray(start, end)
+  }
 }

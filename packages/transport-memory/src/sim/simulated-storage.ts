@@ -143,7 +143,7 @@ export class SimulatedStorage extends Storage {
       return this.#disk.durable.get(key)
     })
     await this.#delay(this.#latency.readMsMin, this.#latency.readMsMax)
-    return value?.slice()
+    return value === undefined ? undefined : new Uint8Array(value)
   }
 
   protected async _write(operations: readonly StorageOperation[], options: { sync: boolean }): Promise<void> {
@@ -151,8 +151,8 @@ export class SimulatedStorage extends Storage {
     const batch: Batch = {
       changes: operations.map((op) =>
         op.type === 'put'
-          ? { type: 'put', key: op.key.slice(), value: op.value.slice() }
-          : { type: 'del', key: op.key.slice() },
+          ? { type: 'put', key: new Uint8Array(op.key), value: new Uint8Array(op.value) }
+          : { type: 'del', key: new Uint8Array(op.key) },
       ),
       flushing: false,
     }
@@ -191,7 +191,13 @@ export class SimulatedStorage extends Storage {
   }): Promise<void> {
     this.#assertAlive()
     this.#unflushed.push({
-      changes: [{ type: 'clear', gte: options.gte?.slice(), lt: options.lt?.slice() }],
+      changes: [
+        {
+          type: 'clear',
+          gte: options.gte && new Uint8Array(options.gte),
+          lt: options.lt && new Uint8Array(options.lt),
+        },
+      ],
       flushing: false,
     })
     await this.#delay(this.#latency.writeMsMin, this.#latency.writeMsMax)
@@ -309,7 +315,10 @@ export class SimulatedStorage extends Storage {
             if (inRange(entry.key, change.gte, change.lt)) merged.delete(name)
         } else if (!inRange(change.key, options.gte, options.lt)) {
         } else if (change.type === 'put') {
-          merged.set(keyString(change.key), { key: change.key.slice(), value: change.value.slice() })
+          merged.set(keyString(change.key), {
+            key: new Uint8Array(change.key),
+            value: new Uint8Array(change.value),
+          })
         } else {
           merged.delete(keyString(change.key))
         }

@@ -26,7 +26,7 @@ export class SortedMemoryStorage extends Storage {
   protected async _get(key: Uint8Array): Promise<Uint8Array | undefined> {
     const index = this.#search(key)
     const entry = this.#entries[index]
-    return entry !== undefined && compareBytes(entry.key, key) === 0 ? entry.value.slice() : undefined
+    return entry !== undefined && compareBytes(entry.key, key) === 0 ? new Uint8Array(entry.value) : undefined
   }
 
   protected async _write(operations: readonly StorageOperation[]): Promise<void> {
@@ -46,7 +46,7 @@ export class SortedMemoryStorage extends Storage {
       if (op.type === 'put') {
         const entry = adopt
           ? { key: op.key, value: op.value }
-          : { key: op.key.slice(), value: op.value.slice() }
+          : { key: new Uint8Array(op.key), value: new Uint8Array(op.value) }
         if (exists) this.#entries[index] = entry
         else this.#entries.splice(index, 0, entry)
       } else if (exists) {
@@ -100,5 +100,5 @@ export class SortedMemoryStorage extends Storage {
 }
 
 function copy(entry: StorageEntry): StorageEntry {
-  return { key: entry.key.slice(), value: entry.value.slice() }
+  return { key: new Uint8Array(entry.key), value: new Uint8Array(entry.value) }
 }
