@@ -298,8 +298,8 @@ export function storageComplianceSuite(options: StorageComplianceOptions): void 
 }
 
 /** A Uint8Array whose slice() returns a view, as Node's Buffer does: a copy must not use slice(). */
-class ViewSlicingBytes extends Uint8Array {
-  override slice(start?: number, end?: number): Uint8Array {
+class ViewSlicingBytes extends Uint8Array<ArrayBuffer> {
+  override slice(start?: number, end?: number): Uint8Array<ArrayBuffer> {
     return this.subarray(start, end)
   }
 }
