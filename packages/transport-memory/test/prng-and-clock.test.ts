@@ -73,7 +73,7 @@ describe('TimerQueue and virtual clocks', () => {
     clock.setSkewMs(400)
     expect(clock.now()).toBe(400)
     let firedAt = -1
-    clock.setTimeout(() => {
+    clock.setTimer(() => {
       firedAt = time.nowMs
     }, 30)
     runAll(time)
@@ -85,15 +85,15 @@ describe('TimerQueue and virtual clocks', () => {
     const paused = new ProcessClock(time)
     const killed = new ProcessClock(time)
     const fired: string[] = []
-    paused.setTimeout(() => fired.push(`paused@${time.nowMs}`), 10)
-    killed.setTimeout(() => fired.push('killed'), 10)
-    const cleared = paused.setTimeout(() => fired.push('cleared'), 10)
+    paused.setTimer(() => fired.push(`paused@${time.nowMs}`), 10)
+    killed.setTimer(() => fired.push('killed'), 10)
+    const cleared = paused.setTimer(() => fired.push('cleared'), 10)
     paused.pause()
     killed.kill()
-    time.schedule(20, () => paused.clearTimeout(cleared))
+    time.schedule(20, () => paused.clearTimer(cleared))
     time.schedule(50, () => paused.resume())
     runAll(time)
     expect(fired).toEqual(['paused@50'])
-    expect(killed.setTimeout(() => fired.push('late'), 1)).toBeUndefined()
+    expect(killed.setTimer(() => fired.push('late'), 1)).toBeUndefined()
   })
 })

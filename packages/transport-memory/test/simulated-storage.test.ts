@@ -6,8 +6,8 @@ import { SimulatedDisk, SimulatedStorage, SortedMemoryStorage } from '../src/ind
 /** Latencies elapse on the event loop at once: the compliance suite runs on real promises. */
 const immediateClock: Clock = {
   now: () => 0,
-  setTimeout: (callback) => setImmediate(callback),
-  clearTimeout: (handle) => clearImmediate(handle as ReturnType<typeof setImmediate>),
+  setTimer: (callback) => setImmediate(callback),
+  clearTimer: (handle) => clearImmediate(handle as ReturnType<typeof setImmediate>),
 }
 const fixed = (value: number): Random => ({ next: () => value })
 

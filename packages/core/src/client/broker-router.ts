@@ -178,7 +178,7 @@ export class BrokerRouter {
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.#options.clock.setTimeout(resolve, ms))
+    return new Promise((resolve) => this.#options.clock.setTimer(resolve, ms))
   }
 }
 

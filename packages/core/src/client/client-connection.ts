@@ -95,7 +95,7 @@ export class ClientConnection {
     const connection = await this.#open()
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
-      const timer = this.#options.clock.setTimeout(() => {
+      const timer = this.#options.clock.setTimer(() => {
         if (!this.#pending.delete(id)) return
         reject(
           new LaminarError('TIMEOUT', `${request.op} to ${this.address} timed out after ${timeoutMs} ms`, {
@@ -126,7 +126,7 @@ export class ClientConnection {
     const pending = this.#pending.get(frame.id)
     if (pending === undefined) return
     this.#pending.delete(frame.id)
-    this.#options.clock.clearTimeout(pending.timer)
+    this.#options.clock.clearTimer(pending.timer)
     if (frame.ok) pending.resolve(frame.result)
     else pending.reject(fromWireError(frame.error))
   }
@@ -140,7 +140,7 @@ export class ClientConnection {
     const pending = [...this.#pending.values()]
     this.#pending.clear()
     for (const p of pending) {
-      this.#options.clock.clearTimeout(p.timer)
+      this.#options.clock.clearTimer(p.timer)
       p.reject(error)
     }
   }

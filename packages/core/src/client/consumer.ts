@@ -163,7 +163,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         (this.#inbox.length > 0 || [...this.#partitions.values()].some((p) => p.outstanding > 0)) &&
         this.#clock.now() < deadlineMs
       ) {
-        await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, 5))
+        await new Promise<void>((resolve) => this.#clock.setTimer(resolve, 5))
       }
     }
     for (const message of this.#inbox.splice(0)) message.nack()
@@ -221,7 +221,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       // An in-process node answers through microtasks only: yield now and then so timers and
       // I/O are not starved while messages keep coming.
       if (loops % FETCHES_PER_YIELD === 0)
-        await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, 0))
+        await new Promise<void>((resolve) => this.#clock.setTimer(resolve, 0))
       const credit = this.#maxInFlight - state.outstanding
       if (credit <= 0) {
         await new Promise<void>((resolve) => {
@@ -258,7 +258,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         ) {
           throw error
         }
-        await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, backoffMs))
+        await new Promise<void>((resolve) => this.#clock.setTimer(resolve, backoffMs))
         backoffMs = Math.min(backoffMs * 2, 1000)
         continue
       }

@@ -218,7 +218,7 @@ export class Producer {
       for (const lane of this.#lanes.values()) if (lane.open !== undefined) this.#seal(lane)
     }
     if (this.#lingerMs <= 0) queueMicrotask(sealAll)
-    else this.#clock.setTimeout(sealAll, this.#lingerMs)
+    else this.#clock.setTimer(sealAll, this.#lingerMs)
   }
 
   #seal(lane: Lane): void {
@@ -285,7 +285,7 @@ export class Producer {
   async flush(): Promise<void> {
     for (const lane of this.#lanes.values()) if (lane.open !== undefined) this.#seal(lane)
     while (this.#bufferedBytes > 0) {
-      await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, 1))
+      await new Promise<void>((resolve) => this.#clock.setTimer(resolve, 1))
     }
   }
 

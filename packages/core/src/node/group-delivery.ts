@@ -140,7 +140,7 @@ export class GroupDelivery {
     }
     return new Promise<FetchResult>((resolve, reject) => {
       const m = member
-      const timer = this.#options.clock.setTimeout(() => {
+      const timer = this.#options.clock.setTimer(() => {
         if (m.parked?.timer === timer) this.#answer(m)
       }, waitMs)
       m.parked = { resolve, reject, timer, maxMessages }
@@ -263,7 +263,7 @@ export class GroupDelivery {
       const parked = member.parked
       member.parked = undefined
       if (parked !== undefined) {
-        this.#options.clock.clearTimeout(parked.timer)
+        this.#options.clock.clearTimer(parked.timer)
         parked.reject(this.#options.host.group.notLeader())
       }
     }
@@ -388,7 +388,7 @@ export class GroupDelivery {
     const parked = member.parked
     if (parked === undefined) return
     member.parked = undefined
-    this.#options.clock.clearTimeout(parked.timer)
+    this.#options.clock.clearTimer(parked.timer)
     member.lastSeenMs = this.#options.clock.now()
     parked.resolve({ deliveries: empty ? [] : this.#takeOutbox(member, parked.maxMessages) })
   }

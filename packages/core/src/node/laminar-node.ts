@@ -412,7 +412,7 @@ export class LaminarNode {
     multiRaft.schedule()
     const deadlineMs = this.clock.now() + this.tuning.tickIntervalMs * this.tuning.electionTicks * 2
     while (leading.some((g) => g.isLeader) && this.clock.now() < deadlineMs) {
-      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, this.tuning.tickIntervalMs))
+      await new Promise<void>((resolve) => this.clock.setTimer(resolve, this.tuning.tickIntervalMs))
     }
   }
 }

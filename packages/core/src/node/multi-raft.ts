@@ -81,14 +81,14 @@ export class MultiRaft {
       for (const group of this.#groups.values()) group.raft.tick()
       this.#options.onTick()
       this.schedule()
-      this.#timer = this.#options.clock.setTimeout(tick, this.#options.tickIntervalMs)
+      this.#timer = this.#options.clock.setTimer(tick, this.#options.tickIntervalMs)
     }
-    this.#timer = this.#options.clock.setTimeout(tick, this.#options.tickIntervalMs)
+    this.#timer = this.#options.clock.setTimer(tick, this.#options.tickIntervalMs)
   }
 
   stop(): void {
     this.#stopped = true
-    if (this.#timer !== undefined) this.#options.clock.clearTimeout(this.#timer)
+    if (this.#timer !== undefined) this.#options.clock.clearTimer(this.#timer)
     this.#timer = undefined
     for (const group of this.#groups.values()) group.stop()
   }
@@ -164,7 +164,7 @@ export class MultiRaft {
         if (rounds >= ROUNDS_PER_TURN_MAX) {
           // Let timers and I/O run: a busy node must not starve its own transport and clock.
           yielded = true
-          this.#options.clock.setTimeout(() => this.schedule(), 0)
+          this.#options.clock.setTimer(() => this.schedule(), 0)
           break
         }
       }

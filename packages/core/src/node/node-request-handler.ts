@@ -37,7 +37,7 @@ export class NodeRequestHandler {
     const timeoutMs = this.#node.tuning.requestTimeoutMs
     const clock = this.#node.clock
     return new Promise((resolve, reject) => {
-      const timer = clock.setTimeout(() => {
+      const timer = clock.setTimer(() => {
         reject(
           new LaminarError('TIMEOUT', `${request.op} not served within ${timeoutMs} ms`, {
             details: { op: request.op },
@@ -46,11 +46,11 @@ export class NodeRequestHandler {
       }, timeoutMs)
       this.#serve(request, memberships).then(
         (result) => {
-          clock.clearTimeout(timer)
+          clock.clearTimer(timer)
           resolve(result)
         },
         (error) => {
-          clock.clearTimeout(timer)
+          clock.clearTimer(timer)
           reject(error)
         },
       )

@@ -1,4 +1,4 @@
-/** An opaque handle returned by {@link Clock.setTimeout}. */
+/** An opaque handle returned by {@link Clock.setTimer}. */
 export type TimerHandle = unknown
 
 /**
@@ -8,18 +8,18 @@ export type TimerHandle = unknown
 export interface Clock {
   /** Milliseconds since an arbitrary epoch; monotonic non-decreasing. */
   now(): number
-  setTimeout(callback: () => void, delayMs: number): TimerHandle
-  clearTimeout(handle: TimerHandle): void
+  setTimer(callback: () => void, delayMs: number): TimerHandle
+  clearTimer(handle: TimerHandle): void
 }
 
 /** The real clock: wall time and the host's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (callback, delayMs) => {
+  setTimer: (callback, delayMs) => {
     const handle = setTimeout(callback, delayMs)
     // A node's tick timer must not keep an otherwise finished process alive.
     ;(handle as { unref?: () => void }).unref?.()
     return handle
   },
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 }

@@ -23,8 +23,8 @@ export class JournalStorage extends TestMemoryStorage {
       kind: 'write',
       operations: operations.map((op) =>
         op.type === 'put'
-          ? { ...op, key: op.key.slice(), value: op.value.slice() }
-          : { ...op, key: op.key.slice() },
+          ? { ...op, key: new Uint8Array(op.key), value: new Uint8Array(op.value) }
+          : { ...op, key: new Uint8Array(op.key) },
       ),
       sync: options.sync,
     })
@@ -35,7 +35,11 @@ export class JournalStorage extends TestMemoryStorage {
     gte: Uint8Array | undefined
     lt: Uint8Array | undefined
   }): Promise<void> {
-    this.journal.push({ kind: 'clear', gte: options.gte?.slice(), lt: options.lt?.slice() })
+    this.journal.push({
+      kind: 'clear',
+      gte: options.gte && new Uint8Array(options.gte),
+      lt: options.lt && new Uint8Array(options.lt),
+    })
     return super._clear(options)
   }
 

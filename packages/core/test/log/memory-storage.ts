@@ -36,7 +36,7 @@ export class TestMemoryStorage extends Storage {
   protected async _get(key: Uint8Array): Promise<Uint8Array | undefined> {
     const at = this.#find(key)
     const entry = this.entries[at]
-    return entry !== undefined && compareBytes(entry.key, key) === 0 ? entry.value.slice() : undefined
+    return entry !== undefined && compareBytes(entry.key, key) === 0 ? new Uint8Array(entry.value) : undefined
   }
 
   protected async _write(operations: readonly StorageOperation[], options: { sync: boolean }): Promise<void> {
@@ -46,7 +46,7 @@ export class TestMemoryStorage extends Storage {
       const at = this.#find(op.key)
       const exists = this.entries[at] !== undefined && compareBytes(this.entries[at]!.key, op.key) === 0
       if (op.type === 'put') {
-        const entry = { key: op.key.slice(), value: op.value.slice() }
+        const entry = { key: new Uint8Array(op.key), value: new Uint8Array(op.value) }
         if (exists) this.entries[at] = entry
         else this.entries.splice(at, 0, entry)
       } else if (exists) {
@@ -65,7 +65,9 @@ export class TestMemoryStorage extends Storage {
     const end = options.lt === undefined ? this.entries.length : this.#find(options.lt)
     const slice = this.entries.slice(start, Math.max(start, end))
     if (options.reverse) slice.reverse()
-    return slice.slice(0, options.limit).map((e) => ({ key: e.key.slice(), value: e.value.slice() }))
+    return slice
+      .slice(0, options.limit)
+      .map((e) => ({ key: new Uint8Array(e.key), value: new Uint8Array(e.value) }))
   }
 
   protected async _clear(options: {

@@ -35,7 +35,7 @@ export class RealTimeScheduler implements DeliveryScheduler {
 
   schedule(delayMs: number, callback: () => void): void {
     if (delayMs > 0) {
-      this.#clock.setTimeout(callback, delayMs)
+      this.#clock.setTimer(callback, delayMs)
       return
     }
     this.#immediate.push(callback)
@@ -70,7 +70,7 @@ export class RealTimeScheduler implements DeliveryScheduler {
   }
 }
 
-/** A scheduler on a {@link Clock}: every callback goes through `clock.setTimeout`. */
+/** A scheduler on a {@link Clock}: every callback goes through `clock.setTimer`. */
 export class ClockScheduler implements DeliveryScheduler {
   readonly #clock: Clock
   constructor(clock: Clock) {
@@ -80,7 +80,7 @@ export class ClockScheduler implements DeliveryScheduler {
     return this.#clock.now()
   }
   schedule(delayMs: number, callback: () => void): void {
-    this.#clock.setTimeout(callback, delayMs)
+    this.#clock.setTimer(callback, delayMs)
   }
 }
 

@@ -218,7 +218,7 @@ export class SimulatedStorage extends Storage {
     const delayMs = minMs + Math.floor(this.#random.next() * (maxMs - minMs + 1))
     // No latency: complete in a microtask, sparing the timer queue an event.
     if (delayMs <= 0) return Promise.resolve()
-    return new Promise<void>((resolve) => this.#clock.setTimeout(resolve, delayMs))
+    return new Promise<void>((resolve) => this.#clock.setTimer(resolve, delayMs))
   }
 
   async #flushThrough(target: Batch): Promise<void> {

@@ -66,8 +66,8 @@ export class Simulation<P extends SimProcess = SimProcess> {
     this.random = root.fork()
     const globalClock: Clock = {
       now: () => this.time.nowMs,
-      setTimeout: (callback, delayMs) => this.time.schedule(delayMs, callback),
-      clearTimeout: (handle) => {
+      setTimer: (callback, delayMs) => this.time.schedule(delayMs, callback),
+      clearTimer: (handle) => {
         if (handle !== undefined)
           this.time.queue.cancel(handle as Parameters<typeof this.time.queue.cancel>[0])
       },

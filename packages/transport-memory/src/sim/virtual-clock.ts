@@ -58,7 +58,7 @@ export class ProcessClock implements Clock {
     this.#skewMs = Math.max(this.#skewMs, skewMs)
   }
 
-  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+  setTimer(callback: () => void, delayMs: number): TimerHandle {
     if (this.#dead) return undefined
     const timer = this.#time.schedule(Math.max(0, Number.isFinite(delayMs) ? delayMs : 0), () => {
       this.#timers.delete(timer)
@@ -69,7 +69,7 @@ export class ProcessClock implements Clock {
     return timer
   }
 
-  clearTimeout(handle: TimerHandle): void {
+  clearTimer(handle: TimerHandle): void {
     const timer = handle as VirtualTimer | undefined
     if (timer === undefined) return
     const heldIndex = this.#held.findIndex((held) => held.timer === timer)

@@ -208,7 +208,7 @@ export class RaftProcess implements SimProcess {
       )
     }
     const promise = new Promise<ProposalAck>((resolve, reject) => {
-      const timer = this.#context.clock.setTimeout(() => {
+      const timer = this.#context.clock.setTimer(() => {
         this.#pending.delete(key)
         reject(new LaminarError('TIMEOUT', 'proposal not applied in time'))
       }, this.#options.proposalTimeoutMs)
@@ -247,9 +247,9 @@ export class RaftProcess implements SimProcess {
   #shutdown(error: LaminarError): void {
     if (!this.#alive) return
     this.#alive = false
-    if (this.#tickTimer !== undefined) this.#context.clock.clearTimeout(this.#tickTimer)
+    if (this.#tickTimer !== undefined) this.#context.clock.clearTimer(this.#tickTimer)
     for (const pending of this.#pending.values()) {
-      this.#context.clock.clearTimeout(pending.timer)
+      this.#context.clock.clearTimer(pending.timer)
       pending.reject(error)
     }
     this.#pending.clear()
@@ -257,7 +257,7 @@ export class RaftProcess implements SimProcess {
   }
 
   #scheduleTick(): void {
-    this.#tickTimer = this.#context.clock.setTimeout(() => {
+    this.#tickTimer = this.#context.clock.setTimer(() => {
       if (!this.#alive) return
       this.#raft!.tick()
       this.#kick()
@@ -357,7 +357,7 @@ export class RaftProcess implements SimProcess {
 
   #failPending(code: 'NOT_LEADER', message: string): void {
     for (const pending of this.#pending.values()) {
-      this.#context.clock.clearTimeout(pending.timer)
+      this.#context.clock.clearTimer(pending.timer)
       pending.reject(new LaminarError(code, message, { leaderHint: this.#leader || undefined }))
     }
     this.#pending.clear()
@@ -385,7 +385,7 @@ export class RaftProcess implements SimProcess {
       const pending = this.#pending.get(key)
       if (pending === undefined) continue
       this.#pending.delete(key)
-      context.clock.clearTimeout(pending.timer)
+      context.clock.clearTimer(pending.timer)
       context.history.recordRaft({
         kind: 'ack',
         atMs,
