@@ -1,5 +1,6 @@
-import { arrayOf, bool, int, num, plainObject, str } from '../codec/value-checks'
-import { ACK_WINDOW_MAX, type GroupConfig, type StartPosition } from './commands'
+import { decodeStartPosition } from '../codec/start-position'
+import { arrayOf, bool, int, str } from '../codec/value-checks'
+import { ACK_WINDOW_MAX, type GroupConfig } from './commands'
 
 /**
  * A consumer group's replicated progress on one partition: an ack floor plus the acked set
@@ -101,7 +102,7 @@ export class ConsumerGroup {
       maxDeliveries: int(fields[2], 'maxDeliveries'),
       deadLetterTopic,
       perKeyOrdering: bool(fields[4], 'perKeyOrdering'),
-      startPosition: startPositionFromSnapshot(fields[5]),
+      startPosition: decodeStartPosition(fields[5]),
     }
     const group = new ConsumerGroup(name, config, int(fields[6], 'ackFloor'))
     for (const offset of arrayOf(fields[7], 'acked')) group.#acked.add(int(offset, 'acked offset'))
@@ -110,21 +111,6 @@ export class ConsumerGroup {
       group.#deliveryCounts.set(int(offset, 'offset'), int(count, 'count'))
     }
     return group
-  }
-}
-
-function startPositionFromSnapshot(value: unknown): StartPosition {
-  const source = plainObject(value, 'startPosition')
-  switch (source.type) {
-    case 'earliest':
-    case 'latest':
-      return { type: source.type }
-    case 'offset':
-      return { type: 'offset', offset: int(source.offset, 'offset') }
-    case 'time':
-      return { type: 'time', timestampMs: num(source.timestampMs, 'timestampMs') }
-    default:
-      throw new TypeError('unknown start position')
   }
 }
 

@@ -17,10 +17,10 @@ import type {
   GroupConfig,
   LaminarRecord,
   PartitionCommand,
-  StartPosition,
   TopicConfig,
 } from '../broker/commands'
 import { LaminarError } from '../errors/laminar-error'
+import { decodeStartPosition } from './start-position'
 import { arrayOf, num, plainObject, str } from './value-checks'
 
 /** Bumped when a body layout changes; decoders reject versions they do not know. */
@@ -239,21 +239,6 @@ function decodeGroupConfig(value: unknown): Partial<GroupConfig> {
   }
   if (source.startPosition !== undefined) config.startPosition = decodeStartPosition(source.startPosition)
   return config
-}
-
-function decodeStartPosition(value: unknown): StartPosition {
-  const source = plainObject(value, 'startPosition')
-  switch (source.type) {
-    case 'earliest':
-    case 'latest':
-      return { type: source.type }
-    case 'offset':
-      return { type: 'offset', offset: num(source.offset, 'startPosition.offset') }
-    case 'time':
-      return { type: 'time', timestampMs: num(source.timestampMs, 'startPosition.timestampMs') }
-    default:
-      throw new TypeError('unknown start position type')
-  }
 }
 
 // --- controller bodies ---------------------------------------------------------------------
