@@ -297,6 +297,33 @@ export class SegmentedLog {
     return { staged: this.#stageDropOldest(count), segmentsDropped: count }
   }
 
+  /**
+   * Destroys the log: one range clear of every key under its group prefix, ordered after every
+   * write staged before it when sent through the same path (GroupCommit or {@link writeStaged}).
+   * From here on the log refuses writes (STORAGE_CLOSED); the host drops the object.
+   */
+  stageDestroy(): StagedWrite {
+    const keys = this.#state.keys
+    this.#failure ??= new LaminarError('STORAGE_CLOSED', `log ${this.groupId} was destroyed`)
+    return {
+      groupId: this.groupId,
+      operations: [],
+      clearsAfterWrite: [{ gte: keys.prefix, lt: keys.groupEnd() }],
+      markWritten: () => undefined,
+      markFailed: () => undefined,
+    }
+  }
+
+  /** {@link stageDestroy} written after this log's earlier {@link writeStaged} writes. */
+  async destroy(): Promise<void> {
+    await this.writeStaged(this.stageDestroy(), true)
+  }
+
+  /** Resolves once every write queued through {@link writeStaged} so far has landed or failed. */
+  writesSettled(): Promise<void> {
+    return this.#writeChain
+  }
+
   // --- Readers ---
 
   /**

@@ -87,6 +87,7 @@ export class LaminarNode {
   }
   /** Partition groups being opened (their logs load asynchronously). */
   readonly #opening = new Set<string>()
+  readonly #logsDestroying = new Set<Promise<void>>()
 
   constructor(config: LaminarNodeConfig) {
     this.tuning = resolveTuning(config)
@@ -235,7 +236,20 @@ export class LaminarNode {
       this.#partitions.delete(groupId)
       host.stop()
       multiRaft.remove(groupId)
+      this.#destroyLog(host.group)
     }
+  }
+
+  /** Clears a stopped group's log from storage; `stop()` waits for clears under way. */
+  #destroyLog(group: RaftGroup): void {
+    if (!(group.log instanceof SegmentedGroupLog)) return
+    const done = group.log
+      .destroy()
+      .catch((error: unknown) => {
+        this.#fatal ??= error
+      })
+      .finally(() => this.#logsDestroying.delete(done))
+    this.#logsDestroying.add(done)
   }
 
   async #startPartition(
@@ -265,7 +279,12 @@ export class LaminarNode {
     }
     // The topic may have been deleted, or the node stopped, while the log opened.
     const stillWanted = this.#controller?.stateMachine.topic(topic.name)?.topicId === topic.topicId
-    if (!stillWanted || this.#state === 'stopping' || this.#state === 'stopped') return
+    if (this.#state === 'stopping' || this.#state === 'stopped') return
+    if (!stillWanted) {
+      group.stop()
+      this.#destroyLog(group)
+      return
+    }
     host.attach(group)
     this.#partitions.set(groupId, host)
     this.#multiRaft!.add(group)
@@ -281,7 +300,8 @@ export class LaminarNode {
       for (const host of [...this.#partitions.values()]) {
         if (host.group.stopped) continue
         await host.applyRetention(this.clock.now()).catch((error: unknown) => {
-          this.#fatal ??= error
+          // A replica removed during the pass refuses writes: that is not a failure.
+          if (!host.group.stopped) this.#fatal ??= error
         })
       }
     } finally {
@@ -390,6 +410,7 @@ export class LaminarNode {
     for (const connection of this.#connections) connection.close()
     this.#connections.clear()
     await multiRaft.idle()
+    await Promise.all([...this.#logsDestroying])
     await this.storage.close()
     this.#state = 'stopped'
   }

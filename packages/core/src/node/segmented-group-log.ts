@@ -56,6 +56,16 @@ export class SegmentedGroupLog implements GroupLogStore {
     return this.#groupCommit.commit(staged, { sync: ready.mustSync })
   }
 
+  /**
+   * Clears this log from storage (the group's replica is gone for good): the log refuses writes
+   * at once, then one range clear over the group's keys goes through the GroupCommit after every
+   * write this log queued there or on its own chain (retention, snapshots).
+   */
+  destroy(): Promise<void> {
+    const staged = this.log.stageDestroy()
+    return this.log.writesSettled().then(() => this.#groupCommit.commit(staged, { sync: true }))
+  }
+
   readEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]> {
     const from = Math.max(lo, this.log.firstIndex())
     const to = Math.min(hi, this.log.lastIndex() + 1)

@@ -142,3 +142,42 @@ function caughtSync(run: () => unknown): unknown {
   }
   throw new Error('expected an error')
 }
+
+describe('SegmentedLog: destroy', () => {
+  it('clears every key of its group and none of another group, then refuses writes', async () => {
+    const storage = await TestMemoryStorage.create()
+    const doomed = await SegmentedLog.open(storage, 'p1', { segmentBytesMax: 256 })
+    const neighbour = await SegmentedLog.open(storage, 'p10')
+    await doomed.persist({
+      entries: makeEntries(1, 20, 1),
+      hardState: { term: 1, vote: 'n1', commit: 20 },
+      timestampMs: 1,
+    })
+    await doomed.createSnapshot({
+      data: new Uint8Array([1]),
+      metadata: {
+        index: 10,
+        term: 1,
+        confState: { voters: ['n1'], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
+      },
+    })
+    await neighbour.persist({ entries: makeEntries(1, 3, 1), timestampMs: 1 })
+    const keysBefore = (await storage.range()).length
+
+    await doomed.destroy()
+    const reopened = await SegmentedLog.open(storage, 'p1')
+    expect(reopened.lastIndex()).toBe(0)
+    expect(reopened.snapshot().metadata.index).toBe(0)
+    expect(reopened.hardState()).toEqual({ term: 0, vote: '', commit: 0 })
+    expect((await storage.range()).length).toBeLessThan(keysBefore)
+    expect(await SegmentedLog.open(storage, 'p10').then((log) => log.readEntries(1, 4, 1 << 20))).toEqual(
+      makeEntries(1, 3, 1),
+    )
+    const refused = await caught(() => doomed.persist({ entries: makeEntries(21, 21, 1), timestampMs: 2 }))
+    expect(isLaminarError(refused, 'STORAGE_CLOSED')).toBe(true)
+    // Nothing of 'p1' is left: a range over its prefix is empty.
+    const prefix = new Uint8Array([0, 2, 0x70, 0x31])
+    const end = new Uint8Array([0, 2, 0x70, 0x31, 0xff])
+    expect(await storage.range({ gte: prefix, lt: end })).toEqual([])
+  })
+})
