@@ -1,4 +1,5 @@
 // The segmented commit log: a partition's Raft log over the Storage port.
+export { bootstrappedLogStorage } from './bootstrapped-log-storage'
 export { crc32c } from './crc32c'
 export type { EntriesLoadedEvent } from './entry-loader'
 export type { GroupCommitOptions, GroupCommitStats } from './group-commit'

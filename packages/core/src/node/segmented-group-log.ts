@@ -1,7 +1,8 @@
+import { bootstrappedLogStorage } from '../log/bootstrapped-log-storage'
 import type { GroupCommit } from '../log/group-commit'
 import type { SegmentedLog } from '../log/segmented-log'
 import type { Clock } from '../ports/clock'
-import type { ConfState, Entry, HardState, LogStorage, Ready, Snapshot } from '../raft/types'
+import type { ConfState, Entry, LogStorage, Ready } from '../raft/types'
 import type { GroupLogStore } from './raft-group'
 
 /**
@@ -23,25 +24,7 @@ export class SegmentedGroupLog implements GroupLogStore {
     this.log = log
     this.#groupCommit = groupCommit
     this.#clock = clock
-    this.logStorage = {
-      initialState: (): { hardState: HardState; confState: ConfState } => {
-        const state = log.initialState()
-        const stored = state.confState
-        const empty =
-          stored.voters.length === 0 && stored.learners.length === 0 && stored.votersOutgoing.length === 0
-        return { hardState: state.hardState, confState: empty ? bootstrap : stored }
-      },
-      entries: (lo, hi, maxBytes) => log.entries(lo, hi, maxBytes),
-      term: (index) => log.term(index),
-      lastIndex: () => log.lastIndex(),
-      firstIndex: () => log.firstIndex(),
-      snapshot: (): Snapshot => {
-        const snapshot = log.snapshot()
-        const conf = snapshot.metadata.confState
-        if (conf.voters.length > 0 || conf.learners.length > 0) return snapshot
-        return { ...snapshot, metadata: { ...snapshot.metadata, confState: bootstrap } }
-      },
-    }
+    this.logStorage = bootstrappedLogStorage(log, bootstrap)
   }
 
   persist(ready: Ready): Promise<void> | undefined {

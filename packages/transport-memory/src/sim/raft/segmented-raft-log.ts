@@ -1,5 +1,6 @@
 import {
   bootstrapConfState,
+  bootstrappedLogStorage,
   type ConfState,
   decodeEntry,
   type Entry,
@@ -10,7 +11,6 @@ import {
   type NodeId,
   type Ready,
   SegmentedLog,
-  type Snapshot,
   type Storage,
 } from '@laminar-ts/core'
 import { digestBytes } from '../trace-hash'
@@ -36,24 +36,7 @@ export class SegmentedRaftLog implements RaftLogBackend {
     this.#log = log
     this.#now = now
     this.recoveredHardState = log.hardState()
-    this.logStorage = {
-      initialState: (): { hardState: HardState; confState: ConfState } => {
-        const state = log.initialState()
-        const stored = state.confState
-        const empty = stored.voters.length === 0 && stored.learners.length === 0
-        return { hardState: state.hardState, confState: empty ? bootstrap : stored }
-      },
-      entries: (lo, hi, maxBytes) => log.entries(lo, hi, maxBytes),
-      term: (index) => log.term(index),
-      lastIndex: () => log.lastIndex(),
-      firstIndex: () => log.firstIndex(),
-      snapshot: (): Snapshot => {
-        const snapshot = log.snapshot()
-        const conf = snapshot.metadata.confState
-        if (conf.voters.length > 0 || conf.learners.length > 0) return snapshot
-        return { ...snapshot, metadata: { ...snapshot.metadata, confState: bootstrap } }
-      },
-    }
+    this.logStorage = bootstrappedLogStorage(log, bootstrap)
   }
 
   static async open(
