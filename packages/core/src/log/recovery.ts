@@ -6,6 +6,7 @@ import {
   type StorageOperation,
 } from '../ports/storage'
 import type { Entry } from '../raft/types'
+import { cutSegmentsFrom } from './cut-segments'
 import { EntryCache } from './entry-cache'
 import { hex, KeyKind, type KeyKindValue, type LogKeys } from './keys'
 import type { LogState, ResolvedLogOptions, SegmentState } from './log-state'
@@ -17,7 +18,6 @@ import {
   decodeSegment,
   decodeSnapshot,
   emptyConfState,
-  encodeSegment,
 } from './records'
 import { TermRuns } from './term-runs'
 
@@ -245,36 +245,6 @@ async function verifyTail(
 
 /** Cuts the in-memory state at `from` and plans the matching row updates. */
 function cutTail(state: LogState, from: number, sizes: Map<number, number>, ops: StorageOperation[]): void {
-  const { keys } = state
-  while (state.segments.length > 0 && state.segments[state.segments.length - 1]!.baseIndex >= from) {
-    const segment = state.segments.pop()!
-    ops.push({ type: 'del', key: keys.indexed(KeyKind.segment, segment.baseIndex) })
-    for (const index of segment.pointIndexes)
-      ops.push({ type: 'del', key: keys.indexed(KeyKind.timePoint, index) })
-  }
-  const segment = state.segments[state.segments.length - 1]
-  if (segment !== undefined && segment.lastIndex >= from) {
-    const averageBytes = segment.bytes / (segment.lastIndex - segment.baseIndex + 1)
-    for (let index = from; index <= segment.lastIndex; index++)
-      segment.bytes -= sizes.get(index) ?? averageBytes
-    segment.bytes = Math.round(segment.bytes)
-    segment.bytes = Math.max(0, segment.bytes)
-    segment.lastIndex = from - 1
-    while (
-      segment.pointIndexes.length > 0 &&
-      segment.pointIndexes[segment.pointIndexes.length - 1]! >= from
-    ) {
-      ops.push({ type: 'del', key: keys.indexed(KeyKind.timePoint, segment.pointIndexes.pop()!) })
-      segment.pointTimestampsMs.pop()
-    }
-    ops.push({
-      type: 'put',
-      key: keys.indexed(KeyKind.segment, segment.baseIndex),
-      value: encodeSegment(segment),
-    })
-  }
-  for (const start of state.termRuns.truncateFrom(from)) {
-    ops.push({ type: 'del', key: keys.indexed(KeyKind.termRun, start) })
-  }
+  cutSegmentsFrom(state, from, ops, (index, averageBytes) => sizes.get(index) ?? averageBytes)
   state.lastIndex = from - 1
 }

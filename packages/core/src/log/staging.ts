@@ -1,6 +1,7 @@
 import { LaminarError } from '../errors/laminar-error'
 import type { StorageClearOptions, StorageOperation } from '../ports/storage'
 import type { Entry, Snapshot } from '../raft/types'
+import { cutSegmentsFrom } from './cut-segments'
 import { KeyKind } from './keys'
 import { firstIndexOf, type LogState, type LogWrite, type SegmentState } from './log-state'
 import {
@@ -226,37 +227,12 @@ export function planTruncate(state: LogState, from: number, plan: WritePlan): vo
   for (let index = from; index <= state.lastIndex; index++) {
     ops.push({ type: 'del', key: keys.indexed(KeyKind.entry, index) })
   }
-  while (state.segments.length > 0 && state.segments[state.segments.length - 1]!.baseIndex >= from) {
-    const segment = state.segments.pop()!
-    ops.push({ type: 'del', key: keys.indexed(KeyKind.segment, segment.baseIndex) })
-    for (const index of segment.pointIndexes)
-      ops.push({ type: 'del', key: keys.indexed(KeyKind.timePoint, index) })
-  }
-  const segment = state.segments[state.segments.length - 1]
-  if (segment !== undefined && segment.lastIndex >= from) {
-    // Exact byte accounting when the truncated entries are cached (the usual case: they are
-    // recent); otherwise the segment's average stored entry size.
-    const averageBytes = segment.bytes / (segment.lastIndex - segment.baseIndex + 1)
-    let removedBytes = 0
-    for (let index = from; index <= segment.lastIndex; index++) {
-      const entry = state.cache.get(index)
-      removedBytes += entry === undefined ? averageBytes : storedEntryBytes(state, entry.data.length)
-    }
-    segment.bytes = Math.max(0, Math.round(segment.bytes - removedBytes))
-    segment.lastIndex = from - 1
-    while (
-      segment.pointIndexes.length > 0 &&
-      segment.pointIndexes[segment.pointIndexes.length - 1]! >= from
-    ) {
-      const index = segment.pointIndexes.pop()!
-      segment.pointTimestampsMs.pop()
-      ops.push({ type: 'del', key: keys.indexed(KeyKind.timePoint, index) })
-    }
-    ops.push(putSegment(state, segment))
-  }
-  for (const start of state.termRuns.truncateFrom(from)) {
-    ops.push({ type: 'del', key: keys.indexed(KeyKind.termRun, start) })
-  }
+  // Exact byte accounting when the truncated entries are cached (the usual case: they are
+  // recent); otherwise the segment's average stored entry size.
+  cutSegmentsFrom(state, from, ops, (index, averageBytes) => {
+    const entry = state.cache.get(index)
+    return entry === undefined ? averageBytes : storedEntryBytes(state, entry.data.length)
+  })
   state.cache.truncateFrom(from)
   state.lastIndex = from - 1
   state.generation++
