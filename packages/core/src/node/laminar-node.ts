@@ -20,6 +20,7 @@ import {
   resolveTuning,
 } from './node-options'
 import { NodeRequestHandler } from './node-request-handler'
+import { sweepOrphanedLogs } from './orphaned-log-sweep'
 import { PartitionHost } from './partition-host'
 import { PeerLinks } from './peer-links'
 import { encodeNodeId } from './proposal-envelope'
@@ -88,6 +89,8 @@ export class LaminarNode {
   /** Partition groups being opened (their logs load asynchronously). */
   readonly #opening = new Set<string>()
   readonly #logsDestroying = new Set<Promise<void>>()
+  /** Whether the start-up sweep of orphaned partition logs has begun (it runs once per start). */
+  #sweepStarted = false
 
   constructor(config: LaminarNodeConfig) {
     this.tuning = resolveTuning(config)
@@ -136,6 +139,10 @@ export class LaminarNode {
       onTick: () => {
         for (const host of this.#partitions.values()) host.delivery.tick()
         if (++this.#ticks % this.#retentionEveryTicks === 0) void this.#applyRetention()
+        if (!this.#sweepStarted && this.#controllerSettled()) {
+          this.#sweepStarted = true
+          this.#trackDestroy(this.#sweepOrphanedLogs())
+        }
       },
       onApplied: () => {},
       onFatal: (error) => {
@@ -213,6 +220,50 @@ export class LaminarNode {
     return this.#incarnationBytes
   }
 
+  /** The partition group ids the controller's placement, as applied here, assigns to this node. */
+  #placedGroupIds(): Set<string> {
+    const placed = new Set<string>()
+    for (const topic of this.#controller?.topics() ?? []) {
+      for (const assignment of topic.partitions) {
+        if (assignment.replicas.includes(this.id))
+          placed.add(partitionGroupId(topic.topicId, assignment.partition))
+      }
+    }
+    return placed
+  }
+
+  /**
+   * True once the controller group has replayed what it had committed before this start, hears
+   * a leader, and has applied every entry it knows committed: the placement it holds is then the
+   * cluster's, including topics deleted while this node was down.
+   */
+  #controllerSettled(): boolean {
+    if (this.#state !== 'running' || this.#controller === undefined) return false
+    const group = this.#controller.group
+    return group.caughtUp && group.leader !== '' && group.appliedIndex >= group.raft.status().commit
+  }
+
+  /** Clears partition logs left in storage that this node no longer keeps (see sweepOrphanedLogs). */
+  #sweepOrphanedLogs(): Promise<void> {
+    // The placement as of the latest controller version (it may change while the sweep runs).
+    let placedVersion = -1
+    let placed = new Set<string>()
+    const isPlaced = (groupId: string): boolean => {
+      const version = this.#controller?.stateMachine.version ?? -1
+      if (version !== placedVersion) {
+        placedVersion = version
+        placed = this.#placedGroupIds()
+      }
+      return placed.has(groupId)
+    }
+    return sweepOrphanedLogs({
+      storage: this.storage,
+      groupCommit: this.#groupCommit!,
+      isKept: (groupId) => isPlaced(groupId) || this.#partitions.has(groupId) || this.#opening.has(groupId),
+      isRunning: () => this.#state === 'running',
+    })
+  }
+
   /** Starts the partition groups the controller placed here and stops those it took away. */
   #reconcile(): void {
     const controller = this.#controller
@@ -243,8 +294,12 @@ export class LaminarNode {
   /** Clears a stopped group's log from storage; `stop()` waits for clears under way. */
   #destroyLog(group: RaftGroup): void {
     if (!(group.log instanceof SegmentedGroupLog)) return
-    const done = group.log
-      .destroy()
+    this.#trackDestroy(group.log.destroy())
+  }
+
+  /** Keeps a storage clear under way for `stop()` to wait on; a failure makes the node fail. */
+  #trackDestroy(clearing: Promise<void>): void {
+    const done = clearing
       .catch((error: unknown) => {
         this.#fatal ??= error
       })
