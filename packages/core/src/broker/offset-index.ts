@@ -1,4 +1,5 @@
 import { arrayOf, int, num } from '../codec/value-checks'
+import { lowerBound, upperBound } from '../util/sorted-search'
 
 /** Default spacing of sparse entries, in records. */
 export const INDEX_INTERVAL_RECORDS_DEFAULT = 256
@@ -122,28 +123,4 @@ export class OffsetIndex {
     }
     return index
   }
-}
-
-/** First position whose value is >= target. */
-function lowerBound(values: readonly number[], target: number): number {
-  let lo = 0
-  let hi = values.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (values[mid]! < target) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
-/** First position whose value is > target. */
-function upperBound(values: readonly number[], target: number): number {
-  let lo = 0
-  let hi = values.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (values[mid]! <= target) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }

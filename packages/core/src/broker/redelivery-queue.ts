@@ -1,3 +1,5 @@
+import { lowerBound } from '../util/sorted-search'
+
 /**
  * Offsets waiting to be delivered (again): redeliveries after a nack, a timeout or a member's
  * loss, and with per-key ordering, fresh offsets passed over because their key was busy.
@@ -24,7 +26,7 @@ export class RedeliveryQueue {
     if (this.#members.has(offset)) return
     this.#members.add(offset)
     if (dueMs === undefined) {
-      this.#ready.splice(insertionPoint(this.#ready, offset), 0, offset)
+      this.#ready.splice(lowerBound(this.#ready, offset), 0, offset)
     } else {
       const at = this.#delayed.findIndex((entry) => entry.dueMs > dueMs)
       this.#delayed.splice(at < 0 ? this.#delayed.length : at, 0, { offset, dueMs })
@@ -33,7 +35,7 @@ export class RedeliveryQueue {
 
   remove(offset: number): boolean {
     if (!this.#members.delete(offset)) return false
-    const at = insertionPoint(this.#ready, offset)
+    const at = lowerBound(this.#ready, offset)
     if (this.#ready[at] === offset) this.#ready.splice(at, 1)
     else this.#delayed = this.#delayed.filter((entry) => entry.offset !== offset)
     return true
@@ -45,7 +47,7 @@ export class RedeliveryQueue {
     while (due < this.#delayed.length && this.#delayed[due]!.dueMs <= nowMs) due++
     if (due === 0) return
     for (const { offset } of this.#delayed.splice(0, due)) {
-      this.#ready.splice(insertionPoint(this.#ready, offset), 0, offset)
+      this.#ready.splice(lowerBound(this.#ready, offset), 0, offset)
     }
   }
 
@@ -70,16 +72,4 @@ export class RedeliveryQueue {
   dropBelow(offset: number): void {
     for (const queued of [...this.#members]) if (queued < offset) this.remove(queued)
   }
-}
-
-/** First position in ascending `values` whose value is >= target. */
-function insertionPoint(values: readonly number[], target: number): number {
-  let lo = 0
-  let hi = values.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (values[mid]! < target) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }
