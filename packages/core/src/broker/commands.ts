@@ -5,6 +5,7 @@
  * Every command is applied identically on every replica, so nothing here carries local time:
  * timestamps are fields stamped by the proposer (the partition leader or the client).
  */
+import type { RecordBatch } from '../codec/record-batch'
 import type { LaminarErrorCode } from '../errors/laminar-error'
 
 /** One message. Bytes end to end: the broker never looks inside key, value or headers. */
@@ -59,7 +60,8 @@ export interface AppendCommand {
   type: 'append'
   producerId?: string
   sequence?: number
-  records: LaminarRecord[]
+  /** The records as the producer encoded them: apply reads only the batch header. */
+  batch: RecordBatch
 }
 
 /** Create a group on this partition; applying it to an existing group is a no-op answering its state. */
@@ -218,11 +220,30 @@ export interface DeleteTopicCommand {
   name: string
 }
 
-/** Move a partition onto the given replicas (first = preferred leader). */
+/**
+ * Move a partition onto the given replicas (first = preferred leader): sets the partition's
+ * target; its group's leader then changes the group's membership and reports
+ * {@link ReassignmentDoneCommand}. Refused while an earlier move of the partition runs.
+ */
 export interface ReassignPartitionCommand {
   type: 'reassignPartition'
   topic: string
   partition: number
+  replicas: string[]
+}
+
+/**
+ * Proposed by a partition group's leader once the group's voters are the target replicas (the
+ * membership change committed): the partition's current replicas become the target, and replicas
+ * no longer placed stop and clear their logs.
+ */
+export interface ReassignmentDoneCommand {
+  type: 'reassignmentDone'
+  topic: string
+  /** Guards against a re-created topic of the same name. */
+  topicId: number
+  partition: number
+  /** The group's voters as committed (any order). */
   replicas: string[]
 }
 
@@ -232,6 +253,7 @@ export type ControllerCommand =
   | CreateTopicCommand
   | DeleteTopicCommand
   | ReassignPartitionCommand
+  | ReassignmentDoneCommand
 
 /** Any accepted controller command: the metadata `version` after applying it. */
 export interface ControllerOkResult {
@@ -245,12 +267,26 @@ export type ControllerResult = ControllerOkResult | ErrorResult
 export interface ClusterMember {
   nodeId: string
   addresses: Record<string, string>
+  /** Removal asked for: its replicas are moving off; it is forgotten once it hosts none. */
+  leaving: boolean
 }
 
-/** One partition's placement. `replicas[0]` is the preferred leader. */
+/**
+ * One partition's placement. `replicas[0]` is the preferred leader.
+ * Invariant: a reassignment is in progress exactly when `currentReplicas` and `replicas` differ
+ * as sets; a node hosts the partition's group while it is in either.
+ */
 export interface PartitionAssignment {
   partition: number
+  /** The target replicas. */
   replicas: string[]
+  /** The group's voters as last reported by its leader (the target once a move completes). */
+  currentReplicas: string[]
+  /**
+   * The replicas at creation: the configuration every replica's Raft starts from (it is not in
+   * the group's log), so a replica added later replays the log's conf changes from the same start.
+   */
+  initialReplicas: string[]
 }
 
 export interface TopicMetadata {

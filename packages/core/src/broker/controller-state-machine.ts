@@ -1,6 +1,4 @@
 import { decodeControllerCommand } from '../codec/command-codec'
-import { decodeSnapshot, encodeSnapshot } from '../codec/snapshot-codec'
-import { arrayOf, int, str } from '../codec/value-checks'
 import { isLaminarError, LaminarError, type LaminarErrorCode } from '../errors/laminar-error'
 import {
   CLUSTER_MEMBERS_MAX,
@@ -12,12 +10,19 @@ import {
   type ErrorResult,
   NAME_PATTERN,
   type PartitionAssignment,
+  type ReassignmentDoneCommand,
   type ReassignPartitionCommand,
   TOPIC_PARTITIONS_MAX,
   TOPICS_MAX,
   type TopicConfig,
   type TopicMetadata,
 } from './commands'
+import {
+  decodeControllerSnapshot,
+  encodeControllerSnapshot,
+  type StoredMember,
+  sortedPairs,
+} from './controller-snapshot'
 import { definedFields } from './defined-fields'
 import { chooseReplicas, measureLoad, placePartitions } from './placement'
 import { validateTopicConfig } from './topic-config'
@@ -43,8 +48,9 @@ export class ControllerStateMachine {
   #appliedIndex = 0
   #version = 0
   #nextTopicId = 1
-  #members = new Map<string, Record<string, string>>()
+  #members = new Map<string, StoredMember>()
   #topics = new Map<string, TopicMetadata>()
+  #removed = new Set<string>()
 
   /** Increases on every change to members or topics. */
   get version(): number {
@@ -86,13 +92,21 @@ export class ControllerStateMachine {
     this.#advanceApplied(index)
   }
 
-  /** Members sorted by node id. */
+  /** Members sorted by node id, leaving ones included. */
   members(): ClusterMember[] {
-    return this.#memberIds().map((nodeId) => ({ nodeId, addresses: { ...this.#members.get(nodeId)! } }))
+    return this.#memberIds().map((nodeId) => {
+      const member = this.#members.get(nodeId)!
+      return { nodeId, addresses: { ...member.addresses }, leaving: member.leaving }
+    })
   }
 
   hasMember(nodeId: string): boolean {
     return this.#members.has(nodeId)
+  }
+
+  /** True for a node removed from the cluster (it comes back only by joining itself). */
+  wasRemoved(nodeId: string): boolean {
+    return this.#removed.has(nodeId)
   }
 
   /** Topics sorted by name (copies: callers may not change state through them). */
@@ -106,16 +120,24 @@ export class ControllerStateMachine {
     return {
       ...topic,
       config: { ...topic.config },
-      partitions: topic.partitions.map((p) => ({ partition: p.partition, replicas: [...p.replicas] })),
+      partitions: topic.partitions.map((p) => ({
+        partition: p.partition,
+        replicas: [...p.replicas],
+        currentReplicas: [...p.currentReplicas],
+        initialReplicas: [...p.initialReplicas],
+      })),
     }
   }
 
-  /** Every partition replica `nodeId` should host, sorted by topic then partition. */
+  /**
+   * Every partition replica `nodeId` should host (in its target or its current replicas: a
+   * replica being moved off keeps its group until the move commits), sorted by topic then partition.
+   */
   partitionsOf(nodeId: string): HostedPartition[] {
     const hosted: HostedPartition[] = []
     for (const topic of this.topics()) {
-      for (const { partition, replicas } of topic.partitions) {
-        if (replicas.includes(nodeId))
+      for (const { partition, replicas, currentReplicas } of topic.partitions) {
+        if (replicas.includes(nodeId) || currentReplicas.includes(nodeId))
           hosted.push({ topic: topic.name, topicId: topic.topicId, partition, replicas })
       }
     }
@@ -123,73 +145,25 @@ export class ControllerStateMachine {
   }
 
   snapshot(): Uint8Array {
-    const members = this.#memberIds().map((id) => [id, sortedPairs(this.#members.get(id)!)])
-    const topics = this.topics().map((t) => [
-      t.name,
-      t.topicId,
-      t.replicationFactor,
-      [t.config.retentionBytes, t.config.retentionMs, t.config.maxMessageBytes, t.config.segmentBytes],
-      t.partitions.map((p) => p.replicas),
-    ])
-    return encodeSnapshot('controller', [
-      this.#appliedIndex,
-      this.#version,
-      this.#nextTopicId,
-      members,
-      topics,
-    ])
+    return encodeControllerSnapshot({
+      appliedIndex: this.#appliedIndex,
+      version: this.#version,
+      nextTopicId: this.#nextTopicId,
+      members: this.#members,
+      topics: this.#topics,
+      removed: this.#removed,
+    })
   }
 
   /** Replace all state with a snapshot's. Throws STORAGE_CORRUPT (and changes nothing) on bad bytes. */
   restore(bytes: Uint8Array): void {
-    const state = decodeSnapshot('controller', bytes, (body) => {
-      const [applied, version, nextTopicId, members, topics] = body
-      const memberMap = new Map<string, Record<string, string>>()
-      for (const entry of arrayOf(members, 'members')) {
-        const [id, pairs] = arrayOf(entry, 'member')
-        const addresses: Record<string, string> = {}
-        for (const pair of arrayOf(pairs, 'addresses')) {
-          const [name, address] = arrayOf(pair, 'address')
-          addresses[str(name, 'address name')] = str(address, 'address')
-        }
-        memberMap.set(str(id, 'nodeId'), addresses)
-      }
-      const topicMap = new Map<string, TopicMetadata>()
-      for (const entry of arrayOf(topics, 'topics')) {
-        const [name, topicId, rf, config, partitions] = arrayOf(entry, 'topic')
-        const [retentionBytes, retentionMs, maxMessageBytes, segmentBytes] = arrayOf(config, 'config').map(
-          (v) => int(v, 'config value'),
-        )
-        const topic: TopicMetadata = {
-          name: str(name, 'topic name'),
-          topicId: int(topicId, 'topicId'),
-          replicationFactor: int(rf, 'replicationFactor'),
-          config: {
-            retentionBytes: retentionBytes!,
-            retentionMs: retentionMs!,
-            maxMessageBytes: maxMessageBytes!,
-            segmentBytes: segmentBytes!,
-          },
-          partitions: arrayOf(partitions, 'partitions').map((replicas, partition) => ({
-            partition,
-            replicas: arrayOf(replicas, 'replicas').map((r) => str(r, 'replica')),
-          })),
-        }
-        topicMap.set(topic.name, topic)
-      }
-      return {
-        appliedIndex: int(applied, 'appliedIndex'),
-        version: int(version, 'version'),
-        nextTopicId: int(nextTopicId, 'nextTopicId'),
-        members: memberMap,
-        topics: topicMap,
-      }
-    })
+    const state = decodeControllerSnapshot(bytes)
     this.#appliedIndex = state.appliedIndex
     this.#version = state.version
     this.#nextTopicId = state.nextTopicId
     this.#members = state.members
     this.#topics = state.topics
+    this.#removed = state.removed
   }
 
   #advanceApplied(index: number): void {
@@ -210,10 +184,13 @@ export class ControllerStateMachine {
         return this.#createTopic(command)
       case 'deleteTopic':
         if (!this.#topics.delete(command.name)) return topicNotFound(command.name)
+        this.#forgetDrainedMembers()
         this.#version++
         return undefined
       case 'reassignPartition':
         return this.#reassign(command)
+      case 'reassignmentDone':
+        return this.#reassignmentDone(command)
       default:
         return errorResult(
           'INVALID_ARGUMENT',
@@ -231,16 +208,30 @@ export class ControllerStateMachine {
     }
     const copy = Object.fromEntries(sortedPairs(addresses))
     // A repeated join (a restarting node announcing itself) changes nothing and keeps the version.
-    if (existing !== undefined && JSON.stringify(sortedPairs(existing)) === JSON.stringify(sortedPairs(copy)))
+    if (
+      existing !== undefined &&
+      !existing.leaving &&
+      JSON.stringify(sortedPairs(existing.addresses)) === JSON.stringify(sortedPairs(copy))
+    )
       return
-    this.#members.set(nodeId, copy)
+    // A leaving node that joins again stays (its replicas already moved off; new ones may come).
+    this.#members.set(nodeId, { addresses: copy, leaving: false })
+    this.#removed.delete(nodeId)
     this.#version++
     return undefined
   }
 
+  /**
+   * A node leaves: every partition it is a target replica of gets a replacement (the active member
+   * holding the fewest replicas), so replication factors hold. The member is forgotten at once if
+   * it hosts nothing, else marked leaving until the last move off it completes. Refused when some
+   * partition could find no replacement (fewer active members than its replication factor).
+   */
   #leave(nodeId: string): ErrorResult | undefined {
-    if (!this.#members.has(nodeId)) return undefined
-    const remaining = this.#memberIds().filter((id) => id !== nodeId)
+    const member = this.#members.get(nodeId)
+    if (member === undefined) return errorResult('NODE_NOT_FOUND', `${nodeId} is not a member`)
+    if (member.leaving) return undefined
+    const remaining = this.#activeMemberIds().filter((id) => id !== nodeId)
     const load = measureLoad(remaining, this.#assignments())
     const moves: { assignment: PartitionAssignment; replicas: string[] }[] = []
     for (const assignment of this.#assignments()) {
@@ -248,20 +239,36 @@ export class ControllerStateMachine {
       const kept = assignment.replicas.filter((id) => id !== nodeId)
       // The replacement joins at the end: a replica that has the data becomes preferred leader.
       const replacement = chooseReplicas(remaining, kept, 1, load, 0)
-      for (const id of replacement) load.replicas.set(id, load.replicas.get(id)! + 1)
-      const replicas = [...kept, ...replacement]
-      if (replicas.length === 0) {
+      if (replacement.length === 0) {
         return errorResult(
           'INVALID_ARGUMENT',
-          `${nodeId} holds the only replica of a partition; add a member first`,
+          `no member can take ${nodeId}'s replica of a partition (each needs ${assignment.replicas.length} distinct replicas); add a member first`,
         )
       }
-      moves.push({ assignment, replicas })
+      for (const id of replacement) load.replicas.set(id, load.replicas.get(id)! + 1)
+      moves.push({ assignment, replicas: [...kept, ...replacement] })
     }
     for (const { assignment, replicas } of moves) assignment.replicas = replicas
-    this.#members.delete(nodeId)
+    member.leaving = true
+    this.#forgetDrainedMembers()
     this.#version++
     return undefined
+  }
+
+  /** Leaving members that host no replica any more are forgotten (and remembered as removed). */
+  #forgetDrainedMembers(): void {
+    for (const [nodeId, member] of [...this.#members]) {
+      if (!member.leaving || this.#hostsAnything(nodeId)) continue
+      this.#members.delete(nodeId)
+      if (this.#removed.size < CLUSTER_MEMBERS_MAX) this.#removed.add(nodeId)
+    }
+  }
+
+  #hostsAnything(nodeId: string): boolean {
+    for (const assignment of this.#assignments()) {
+      if (assignment.replicas.includes(nodeId) || assignment.currentReplicas.includes(nodeId)) return true
+    }
+    return false
   }
 
   #createTopic(command: CreateTopicCommand): ErrorResult | undefined {
@@ -278,11 +285,11 @@ export class ControllerStateMachine {
     if (
       !Number.isSafeInteger(replicationFactor) ||
       replicationFactor < 1 ||
-      replicationFactor > this.#members.size
+      replicationFactor > this.#activeMemberIds().length
     ) {
       return errorResult(
         'INVALID_ARGUMENT',
-        `replicationFactor must be an integer in [1, ${this.#members.size}] (the live members)`,
+        `replicationFactor must be an integer in [1, ${this.#activeMemberIds().length}] (the live members)`,
       )
     }
     const config = validateTopicConfig({
@@ -290,7 +297,7 @@ export class ControllerStateMachine {
       ...definedFields(command.config),
     } as TopicConfig)
     if (typeof config === 'string') return errorResult('INVALID_ARGUMENT', config)
-    const nodeIds = this.#memberIds()
+    const nodeIds = this.#activeMemberIds()
     const placed = placePartitions(
       nodeIds,
       partitions,
@@ -319,11 +326,46 @@ export class ControllerStateMachine {
     if (!Array.isArray(replicas) || replicas.length === 0 || new Set(replicas).size !== replicas.length) {
       return errorResult('INVALID_ARGUMENT', 'replicas must be a non-empty list of distinct node ids')
     }
-    const stranger = replicas.find((id) => !this.#members.has(id))
-    if (stranger !== undefined) return errorResult('INVALID_ARGUMENT', `${stranger} is not a member`)
+    if (replicas.length !== topic.replicationFactor) {
+      return errorResult(
+        'INVALID_ARGUMENT',
+        `${command.topic} has replication factor ${topic.replicationFactor}: give ${topic.replicationFactor} replicas, not ${replicas.length}`,
+      )
+    }
+    const stranger = replicas.find((id) => this.#members.get(id)?.leaving !== false)
+    if (stranger !== undefined) return errorResult('NODE_NOT_FOUND', `${stranger} is not an active member`)
+    if (!sameSet(assignment.replicas, assignment.currentReplicas)) {
+      return errorResult(
+        'REASSIGNMENT_IN_PROGRESS',
+        `${command.topic}/${command.partition} is still moving to ${assignment.replicas.join(',')}`,
+      )
+    }
     assignment.replicas = [...replicas]
     this.#version++
     return undefined
+  }
+
+  /** The group's voters reached the target: it becomes the current placement. */
+  #reassignmentDone(command: ReassignmentDoneCommand): ErrorResult | undefined {
+    const topic = this.#topics.get(command.topic)
+    if (topic === undefined || topic.topicId !== command.topicId) return topicNotFound(command.topic)
+    const assignment = topic.partitions[command.partition]
+    if (assignment === undefined) {
+      return errorResult('PARTITION_NOT_FOUND', `${command.topic} has no partition ${command.partition}`)
+    }
+    if (!Array.isArray(command.replicas) || !sameSet(command.replicas, assignment.replicas)) {
+      return errorResult('INVALID_ARGUMENT', 'reported replicas are not the target (it changed meanwhile)')
+    }
+    if (sameSet(assignment.currentReplicas, assignment.replicas)) return undefined
+    assignment.currentReplicas = [...assignment.replicas]
+    this.#forgetDrainedMembers()
+    this.#version++
+    return undefined
+  }
+
+  /** Members that take new replicas: not leaving. */
+  #activeMemberIds(): string[] {
+    return this.#memberIds().filter((id) => !this.#members.get(id)!.leaving)
   }
 
   #memberIds(): string[] {
@@ -335,8 +377,8 @@ export class ControllerStateMachine {
   }
 }
 
-function sortedPairs(record: Record<string, string>): [string, string][] {
-  return Object.entries(record).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id) => b.includes(id))
 }
 
 function topicNotFound(name: string): ErrorResult {

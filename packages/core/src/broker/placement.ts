@@ -51,7 +51,7 @@ export function placePartitions(
     const replicas = [leader, ...followers]
     load.leaders.set(leader, load.leaders.get(leader)! + 1)
     for (const id of replicas) load.replicas.set(id, load.replicas.get(id)! + 1)
-    assignments.push({ partition, replicas })
+    assignments.push({ partition, replicas, currentReplicas: [...replicas], initialReplicas: [...replicas] })
   }
   return assignments
 }

@@ -43,6 +43,7 @@ const CONTROLLER_TAGS = {
   createTopic: 34,
   deleteTopic: 35,
   reassignPartition: 36,
+  reassignmentDone: 37,
 } as const satisfies Record<ControllerCommand['type'], number>
 
 const partitionTypeByTag = invert(PARTITION_TAGS)
@@ -255,6 +256,8 @@ function controllerBody(command: ControllerCommand): unknown[] {
       return [command.name]
     case 'reassignPartition':
       return [command.topic, command.partition, command.replicas]
+    case 'reassignmentDone':
+      return [command.topic, command.topicId, command.partition, command.replicas]
   }
 }
 
@@ -290,6 +293,14 @@ function decodeControllerBody(type: ControllerCommand['type'], body: unknown[]):
         topic: str(body[0], 'topic'),
         partition: num(body[1], 'partition'),
         replicas: arrayOf(body[2], 'replicas').map((r) => str(r, 'replica')),
+      }
+    case 'reassignmentDone':
+      return {
+        type,
+        topic: str(body[0], 'topic'),
+        topicId: num(body[1], 'topicId'),
+        partition: num(body[2], 'partition'),
+        replicas: arrayOf(body[3], 'replicas').map((r) => str(r, 'replica')),
       }
   }
 }

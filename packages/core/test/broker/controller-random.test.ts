@@ -28,10 +28,39 @@ function randomCommands(seed: number, count: number): ControllerCommand[] {
         replicationFactor: 1 + Math.floor(random() * 4),
       }
     }
-    if (roll < 0.85) return { type: 'deleteTopic', name: pick(topics) }
-    const replicas = nodes.filter(() => random() < 0.4)
+    if (roll < 0.75) return { type: 'deleteTopic', name: pick(topics) }
+    // 1 to 4 distinct nodes, sometimes a valid target, sometimes not (wrong count, a stranger).
+    const replicas = [...nodes].sort(() => random() - 0.5).slice(0, 1 + Math.floor(random() * 4))
+    if (roll < 0.8)
+      return {
+        type: 'reassignmentDone',
+        topic: pick(topics),
+        topicId: 1 + Math.floor(random() * 40),
+        partition: Math.floor(random() * 4),
+        replicas,
+      }
     return { type: 'reassignPartition', topic: pick(topics), partition: Math.floor(random() * 4), replicas }
   })
+}
+
+/**
+ * Every other reassignment command is aimed at the state: a move to as many replicas as the
+ * topic's factor, or the report that a move completed, so moves really start and finish.
+ */
+function aimed(sm: ControllerStateMachine, command: ControllerCommand, i: number): ControllerCommand {
+  if (i % 2 === 0) return command
+  if (command.type !== 'reassignPartition' && command.type !== 'reassignmentDone') return command
+  const topic = sm.topic(command.topic)
+  const assignment = topic?.partitions[command.partition]
+  if (topic === undefined || assignment === undefined) return command
+  if (command.type === 'reassignmentDone')
+    return { ...command, topicId: topic.topicId, replicas: [...assignment.replicas] }
+  const active = sm.members().filter((m) => !m.leaving)
+  const replicas = active
+    .slice(i % active.length)
+    .concat(active)
+    .map((m) => m.nodeId)
+  return { ...command, replicas: [...new Set(replicas)].slice(0, topic.replicationFactor) }
 }
 
 describe('ControllerStateMachine under random commands', () => {
@@ -40,7 +69,8 @@ describe('ControllerStateMachine under random commands', () => {
     const b = new ControllerStateMachine()
     let version = 0
     const applied = new Map<string, number>()
-    for (const [i, command] of randomCommands(seed, 300).entries()) {
+    for (const [i, generated] of randomCommands(seed, 300).entries()) {
+      const command = aimed(a, generated, i)
       const result = a.apply(i + 1, command)
       expect(b.applyEntry(i + 1, encodeControllerCommand(command))).toEqual(result)
       // The version moves by one on a change and never otherwise.
@@ -59,7 +89,7 @@ describe('ControllerStateMachine under random commands', () => {
     }
     // The mix really exercised placement, moves and reassignment.
     for (const type of ['join', 'leave', 'createTopic', 'deleteTopic', 'reassignPartition']) {
-      expect(applied.get(type) ?? 0).toBeGreaterThan(0)
+      expect(applied.get(type) ?? 0, type).toBeGreaterThan(0)
     }
     expect(a.snapshot()).toEqual(b.snapshot())
     const restored = new ControllerStateMachine()

@@ -88,41 +88,87 @@ describe('ControllerStateMachine: placement', () => {
     const version = sm.version
     expect(codeOf(sm.apply(sm.appliedIndex + 1, { type: 'leave', nodeId: 'n1' }))).toBe('ok')
     expect(sm.version).toBe(version + 1)
-    expect(sm.hasMember('n1')).toBe(false)
+    // Still a member (leaving) while its groups move: it hosts them until each move commits.
+    expect(sm.members().find((m) => m.nodeId === 'n1')?.leaving).toBe(true)
     const after = sm.topic('t')!.partitions
     for (const p of after) {
       expect(p.replicas).not.toContain('n1')
       expect(p.replicas).toHaveLength(2)
     }
     expect(after[led.partition]!.replicas[0]).toBe(led.replicas[1])
+    // A leaving node gets no new replicas.
+    run(sm, [{ type: 'createTopic', name: 'u', partitions: 4, replicationFactor: 3 }])
+    for (const p of sm.topic('u')!.partitions) expect(p.replicas).not.toContain('n1')
+    // Each move completes when its group's leader reports it; then n1 is forgotten.
+    for (const p of after) {
+      if (!p.currentReplicas.includes('n1')) continue
+      const done = { type: 'reassignmentDone', topic: 't', topicId: 1, partition: p.partition } as const
+      expect(codeOf(sm.apply(sm.appliedIndex + 1, { ...done, replicas: p.currentReplicas }))).toBe(
+        'INVALID_ARGUMENT',
+      )
+      expect(codeOf(sm.apply(sm.appliedIndex + 1, { ...done, replicas: [...p.replicas].reverse() }))).toBe(
+        'ok',
+      )
+    }
+    expect(sm.hasMember('n1')).toBe(false)
+    expect(sm.wasRemoved('n1')).toBe(true)
     expect(sm.partitionsOf('n1')).toEqual([])
-  })
-
-  it('refuses to let the only replica of a partition leave', () => {
-    const sm = controllerWith(1)
-    run(sm, [{ type: 'createTopic', name: 't', partitions: 1, replicationFactor: 1 }])
-    expect(codeOf(sm.apply(sm.appliedIndex + 1, { type: 'leave', nodeId: 'n1' }))).toBe('INVALID_ARGUMENT')
+    // Its own join brings it back.
+    run(sm, [{ type: 'join', nodeId: 'n1' }])
     expect(sm.hasMember('n1')).toBe(true)
+    expect(sm.wasRemoved('n1')).toBe(false)
   })
 
-  it('reassigns a partition onto members only', () => {
+  it('refuses a leave that would leave a partition short of replicas, and unknown nodes', () => {
+    const sm = controllerWith(2)
+    run(sm, [{ type: 'createTopic', name: 't', partitions: 1, replicationFactor: 2 }])
+    expect(codeOf(sm.apply(sm.appliedIndex + 1, { type: 'leave', nodeId: 'n1' }))).toBe('INVALID_ARGUMENT')
+    expect(sm.members().find((m) => m.nodeId === 'n1')?.leaving).toBe(false)
+    expect(codeOf(sm.apply(sm.appliedIndex + 1, { type: 'leave', nodeId: 'n9' }))).toBe('NODE_NOT_FOUND')
+  })
+
+  it('reassigns a partition onto active members, one move at a time', () => {
     const sm = controllerWith(3)
-    run(sm, [{ type: 'createTopic', name: 't', partitions: 2, replicationFactor: 1 }])
+    run(sm, [{ type: 'createTopic', name: 't', partitions: 2, replicationFactor: 2 }])
     const next = () => sm.appliedIndex + 1
+    const first = sm.topic('t')!.partitions[1]!
+    // Swap one replica for the node that has none of this partition.
+    const target = [['n1', 'n2', 'n3'].find((id) => !first.replicas.includes(id))!, first.replicas[0]!]
+    expect(
+      codeOf(sm.apply(next(), { type: 'reassignPartition', topic: 't', partition: 1, replicas: target })),
+    ).toBe('ok')
+    const moving = sm.topic('t')!.partitions[1]!
+    expect(moving.replicas).toEqual(target)
+    expect(moving.currentReplicas).toEqual(first.replicas)
+    expect(moving.initialReplicas).toEqual(first.replicas)
+    // The node moved off still hosts the group until the move completes.
+    for (const id of ['n1', 'n2', 'n3']) expect(sm.partitionsOf(id).map((p) => p.partition)).toContain(1)
+    const codes = [
+      { type: 'reassignPartition', topic: 'x', partition: 0, replicas: ['n1', 'n2'] },
+      { type: 'reassignPartition', topic: 't', partition: 2, replicas: ['n1', 'n2'] },
+      { type: 'reassignPartition', topic: 't', partition: 0, replicas: ['n1', 'n9'] },
+      { type: 'reassignPartition', topic: 't', partition: 0, replicas: ['n1', 'n1'] },
+      { type: 'reassignPartition', topic: 't', partition: 0, replicas: ['n1'] },
+      { type: 'reassignPartition', topic: 't', partition: 1, replicas: ['n1', 'n2'] },
+    ].map((c) => codeOf(sm.apply(next(), c as ControllerCommand)))
+    expect(codes).toEqual([
+      'TOPIC_NOT_FOUND',
+      'PARTITION_NOT_FOUND',
+      'NODE_NOT_FOUND',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'REASSIGNMENT_IN_PROGRESS',
+    ])
+    run(sm, [
+      { type: 'reassignmentDone', topic: 't', topicId: 1, partition: 1, replicas: [...target].reverse() },
+    ])
+    expect(sm.topic('t')!.partitions[1]!.currentReplicas).toEqual(target)
+    expect(sm.partitionsOf(first.replicas[1]!).map((p) => p.partition)).not.toContain(1)
     expect(
       codeOf(
-        sm.apply(next(), { type: 'reassignPartition', topic: 't', partition: 1, replicas: ['n3', 'n1'] }),
+        sm.apply(next(), { type: 'reassignPartition', topic: 't', partition: 1, replicas: ['n1', 'n2'] }),
       ),
     ).toBe('ok')
-    expect(sm.topic('t')!.partitions[1]!.replicas).toEqual(['n3', 'n1'])
-    expect(sm.partitionsOf('n3').map((p) => p.partition)).toContain(1)
-    const codes = [
-      { type: 'reassignPartition', topic: 'x', partition: 0, replicas: ['n1'] },
-      { type: 'reassignPartition', topic: 't', partition: 2, replicas: ['n1'] },
-      { type: 'reassignPartition', topic: 't', partition: 0, replicas: ['n9'] },
-      { type: 'reassignPartition', topic: 't', partition: 0, replicas: ['n1', 'n1'] },
-    ].map((c) => codeOf(sm.apply(next(), c as ControllerCommand)))
-    expect(codes).toEqual(['TOPIC_NOT_FOUND', 'PARTITION_NOT_FOUND', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT'])
   })
 })
 
