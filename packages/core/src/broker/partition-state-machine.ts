@@ -300,16 +300,15 @@ export class PartitionStateMachine {
   }
 
   #append(command: AppendCommand): PartitionResult {
-    const { records, producerId, sequence } = command
-    if (!Array.isArray(records) || records.length === 0 || records.length > APPEND_RECORDS_MAX) {
+    const { batch, producerId, sequence } = command
+    // Only the batch header is read: the leader validated every record before proposing.
+    const count = batch.count
+    if (count === 0 || count > APPEND_RECORDS_MAX) {
       return errorResult('INVALID_ARGUMENT', `an append carries 1..${APPEND_RECORDS_MAX} records`)
     }
-    let timestampsMax = Number.NEGATIVE_INFINITY
-    for (const record of records) {
-      if (!(record.value instanceof Uint8Array) || !Number.isFinite(record.timestampMs)) {
-        return errorResult('INVALID_ARGUMENT', 'a record needs value bytes and a finite timestampMs')
-      }
-      timestampsMax = Math.max(timestampsMax, record.timestampMs)
+    const timestampsMax = batch.timestampMsMax
+    if (!Number.isFinite(timestampsMax) || !Number.isFinite(batch.timestampMsMin)) {
+      return errorResult('INVALID_ARGUMENT', 'a record needs value bytes and a finite timestampMs')
     }
     if ((producerId === undefined) !== (sequence === undefined)) {
       return errorResult('INVALID_ARGUMENT', 'producerId and sequence go together')
@@ -333,12 +332,12 @@ export class PartitionStateMachine {
           `producer ${producerId} sent sequence ${sequence}, expected ${check.expectedSequence}`,
         )
       }
-      this.#producers.record(producerId, sequence, this.#endOffset, records.length)
+      this.#producers.record(producerId, sequence, this.#endOffset, count)
     }
     const baseOffset = this.#endOffset
-    this.#endOffset += records.length
+    this.#endOffset += count
     this.#index.onAppend(this.#appliedIndex, baseOffset, timestampsMax)
-    return { type: 'append', baseOffset, count: records.length, duplicate: false }
+    return { type: 'append', baseOffset, count, duplicate: false }
   }
 
   #groupCreate(name: string, partial: Partial<GroupConfig>): PartitionResult {

@@ -1,3 +1,4 @@
+import { encodeRecords } from '../codec/record-batch'
 import { isLaminarError, LaminarError } from '../errors/laminar-error'
 import type { ProduceResult, WireRecord } from '../node/protocol'
 import { recordBytes } from '../node/recent-records'
@@ -255,7 +256,7 @@ export class Producer {
         partition: lane.partition,
         producerId: this.#producerId === null ? null : `${this.#producerId}.${batch.epoch}`,
         sequence: batch.sequence,
-        records: batch.items.map((i) => i.record),
+        batch: encodeRecords(batch.items.map((i) => i.record)),
       })) as ProduceResult
       lane.inFlight--
       for (let i = 0; i < batch.items.length; i++) batch.items[i]!.settle(undefined, result.baseOffset + i)

@@ -1,10 +1,13 @@
 /**
  * Raft entry data for the broker's state machines.
  *
- * Layout: `[formatVersion: u8][commandTag: u8][msgpack body]`. The tag sits outside the msgpack
- * body so a reader scanning the log for records can skip non-append entries without decoding
- * them ({@link peekCommandType}). Bodies are positional arrays, not objects: smaller, and no
- * field names repeated per record.
+ * Layout: `[formatVersion: u8][commandTag: u8][body]`. The tag sits outside the body so a reader
+ * scanning the log for records can skip non-append entries without decoding them
+ * ({@link peekCommandType}). Appends are binary: `[u16 producerIdBytes, 0xffff = none][producerId
+ * utf8][f64 sequence, NaN = none][record batch]` (codec/record-batch.ts), the producer's batch bytes unchanged;
+ * decoding one reads the batch header only. Other bodies are msgpack positional arrays, not
+ * objects: smaller, and no field names repeated. Tag 1 (msgpack appends, the first format) is
+ * still read, so logs written before the binary batch replay.
  *
  * Decoding never throws anything but LaminarError STORAGE_CORRUPT (bytes that are not a valid
  * entry); decoded byte fields are views into the input (no copy), so the caller must not reuse
@@ -20,6 +23,7 @@ import type {
   TopicConfig,
 } from '../broker/commands'
 import { LaminarError } from '../errors/laminar-error'
+import { RecordBatch } from './record-batch'
 import { decodeStartPosition } from './start-position'
 import { arrayOf, num, plainObject, str } from './value-checks'
 
@@ -27,7 +31,7 @@ import { arrayOf, num, plainObject, str } from './value-checks'
 export const COMMAND_FORMAT_VERSION = 1
 
 const PARTITION_TAGS = {
-  append: 1,
+  append: 9,
   groupCreate: 2,
   groupConfig: 3,
   ack: 4,
@@ -46,7 +50,11 @@ const CONTROLLER_TAGS = {
   reassignmentDone: 37,
 } as const satisfies Record<ControllerCommand['type'], number>
 
+/** The first append format: msgpack records. Read (for old logs), never written. */
+const MSGPACK_APPEND_TAG = 1
+
 const partitionTypeByTag = invert(PARTITION_TAGS)
+partitionTypeByTag.set(MSGPACK_APPEND_TAG, 'append')
 const controllerTypeByTag = invert(CONTROLLER_TAGS)
 
 // useRecords: false keeps the encoding plain MessagePack, identical for identical input.
@@ -60,11 +68,19 @@ const HEADER_LENGTH = 2
  * many bytes left for the caller to fill (a proposal header): the command follows them.
  */
 export function encodePartitionCommand(command: PartitionCommand, prefixBytes = 0): Uint8Array {
+  if (command.type === 'append') return encodeAppend(command, prefixBytes)
   return frame(PARTITION_TAGS[command.type], partitionBody(command), prefixBytes)
 }
 
 /** Decode Raft entry data written by {@link encodePartitionCommand}. Throws STORAGE_CORRUPT. */
 export function decodePartitionCommand(data: Uint8Array): PartitionCommand {
+  if (data instanceof Uint8Array && data[0] === COMMAND_FORMAT_VERSION && data[1] === PARTITION_TAGS.append) {
+    try {
+      return decodeAppend(data)
+    } catch (error) {
+      throw wrapCorrupt(error, 'append')
+    }
+  }
   const { tag, body } = unframe(data)
   const type = partitionTypeByTag.get(tag)
   if (type === undefined) throw corrupt(`unknown partition command tag ${tag}`)
@@ -73,6 +89,47 @@ export function decodePartitionCommand(data: Uint8Array): PartitionCommand {
   } catch (error) {
     throw wrapCorrupt(error, type)
   }
+}
+
+// --- binary appends ------------------------------------------------------------------------
+
+const NO_PRODUCER = 0xffff
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder('utf-8', { fatal: true })
+
+/** `[prefix][version][tag][u16 producerIdBytes][producerId][f64 sequence, NaN = none][batch]`: one copy of the batch. */
+function encodeAppend(command: AppendCommand, prefixBytes: number): Uint8Array {
+  const producerId = command.producerId === undefined ? undefined : textEncoder.encode(command.producerId)
+  if (producerId !== undefined && producerId.length >= NO_PRODUCER) {
+    throw new LaminarError('INVALID_ARGUMENT', 'producerId too long')
+  }
+  const batch = command.batch.bytes
+  const at = prefixBytes + HEADER_LENGTH
+  const producerBytes = producerId?.length ?? 0
+  const out = new Uint8Array(at + 2 + producerBytes + 8 + batch.length)
+  const view = new DataView(out.buffer)
+  out[prefixBytes] = COMMAND_FORMAT_VERSION
+  out[prefixBytes + 1] = PARTITION_TAGS.append
+  view.setUint16(at, producerId === undefined ? NO_PRODUCER : producerBytes)
+  if (producerId !== undefined) out.set(producerId, at + 2)
+  // NaN marks "no sequence": a sequence without a producer id must still reach apply (and be refused).
+  view.setFloat64(at + 2 + producerBytes, command.sequence ?? Number.NaN)
+  out.set(batch, at + 2 + producerBytes + 8)
+  return out
+}
+
+function decodeAppend(data: Uint8Array): AppendCommand {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  if (data.length < HEADER_LENGTH + 2 + 8) throw new TypeError('append shorter than its header')
+  const producerBytes = view.getUint16(HEADER_LENGTH)
+  const hasProducer = producerBytes !== NO_PRODUCER
+  const sequenceAt = HEADER_LENGTH + 2 + (hasProducer ? producerBytes : 0)
+  if (data.length < sequenceAt + 8) throw new TypeError('append shorter than its producer id')
+  const command: AppendCommand = { type: 'append', batch: new RecordBatch(data.subarray(sequenceAt + 8)) }
+  if (hasProducer) command.producerId = textDecoder.decode(data.subarray(HEADER_LENGTH + 2, sequenceAt))
+  const sequence = view.getFloat64(sequenceAt)
+  if (!Number.isNaN(sequence)) command.sequence = sequence
+  return command
 }
 
 /** Encode a controller command as Raft entry data. */
@@ -152,11 +209,7 @@ function unframe(data: Uint8Array): { tag: number; body: unknown[] } {
 function partitionBody(command: PartitionCommand): unknown[] {
   switch (command.type) {
     case 'append':
-      return [
-        command.producerId ?? null,
-        command.sequence ?? null,
-        command.records.map((r) => [r.key, r.value, r.headers, r.timestampMs]),
-      ]
+      throw new LaminarError('INTERNAL', 'appends are encoded by encodeAppend')
     case 'groupCreate':
       return [command.group, command.config ?? {}]
     case 'groupConfig':
@@ -175,8 +228,12 @@ function partitionBody(command: PartitionCommand): unknown[] {
 function decodePartitionBody(type: PartitionCommand['type'], body: unknown[]): PartitionCommand {
   switch (type) {
     case 'append': {
+      // The first append format (tag 1): msgpack records, re-encoded as a batch.
       const [producerId, sequence, records] = body
-      const command: AppendCommand = { type, records: arrayOf(records, 'records').map(decodeRecord) }
+      const command: AppendCommand = {
+        type,
+        batch: RecordBatch.encode(arrayOf(records, 'records').map(decodeRecord)),
+      }
       if (producerId !== null) command.producerId = str(producerId, 'producerId')
       if (sequence !== null) command.sequence = num(sequence, 'sequence')
       return command

@@ -182,6 +182,11 @@ export class GroupDelivery {
     this.#scheduleFlush()
   }
 
+  /** True while some group has a dispatcher here (only ever on the leader). */
+  get hasGroups(): boolean {
+    return this.#groups.size > 0
+  }
+
   onAppended(baseOffset: number, records: readonly WireRecord[]): void {
     if (this.#groups.size === 0) return
     const endOffset = baseOffset + records.length

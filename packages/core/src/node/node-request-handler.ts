@@ -93,7 +93,7 @@ export class NodeRequestHandler {
         return null
       case 'produce': {
         const host = this.#leaderHost(request.topic, request.partition)
-        return host.produce(request.producerId, request.sequence, request.records)
+        return host.produce(request.producerId, request.sequence, request.batch)
       }
       case 'leader':
         this.#leaderHost(request.topic, request.partition)

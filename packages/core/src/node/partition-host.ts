@@ -1,6 +1,6 @@
 import type { AppendCommand, PartitionCommand, PartitionResult, TopicMetadata } from '../broker/commands'
 import { PartitionStateMachine } from '../broker/partition-state-machine'
-import { decodePartitionCommand, encodePartitionCommand, peekCommandType } from '../codec/index'
+import { decodePartitionCommand, encodePartitionCommand, peekCommandType, RecordBatch } from '../codec/index'
 import { LaminarError } from '../errors/laminar-error'
 import type { Clock } from '../ports/clock'
 import type { NodeId } from '../raft/types'
@@ -78,11 +78,16 @@ export class PartitionHost implements GroupApplier {
     const command = decodePartitionCommand(bytes)
     const result = this.stateMachine.apply(index, command)
     if (command.type === 'append' && result.type === 'append' && !result.duplicate) {
-      // Only the leader keeps the window: linearizable reads and deliveries are served there, and
-      // a follower's stale reads scan the log. A window on every replica kept tens of thousands of
-      // records alive per partition for nothing but garbage-collection time.
-      if (this.#group?.isLeader === true) this.recent.append(result.baseOffset, command.records)
-      this.delivery.onAppended(result.baseOffset, command.records)
+      // Only the leader keeps the window and decodes the records: linearizable reads and
+      // deliveries are served there, and a follower's stale reads scan the log. Followers read
+      // the batch header only (in apply), so a replica that never serves a record never builds one.
+      if (this.#group?.isLeader === true) {
+        const records = decodeRecords(command.batch)
+        this.recent.append(result.baseOffset, records)
+        this.delivery.onAppended(result.baseOffset, records)
+      } else if (this.delivery.hasGroups) {
+        this.delivery.onAppended(result.baseOffset, decodeRecords(command.batch))
+      }
     } else if (result.type !== 'error') {
       this.delivery.onGroupCommand(command)
     }
@@ -148,21 +153,41 @@ export class PartitionHost implements GroupApplier {
     return result
   }
 
-  /** Appends records; resolves with their offsets once committed and applied. */
-  async produce(producerId: string | null, sequence: number, records: WireRecord[]): Promise<ProduceResult> {
+  /**
+   * Appends a record batch (codec/record-batch bytes, as the producer encoded them); resolves
+   * with its offsets once committed and applied. The batch is checked whole here, once, on the
+   * leader: apply on every replica then trusts its header.
+   */
+  async produce(producerId: string | null, sequence: number, batchBytes: Uint8Array): Promise<ProduceResult> {
     if (!this.group.isLeader) throw this.group.notLeader()
     const maxMessageBytes = this.topic.config.maxMessageBytes
-    const nowMs = this.#clock.now()
-    for (const record of records) {
-      const bytes = recordBytes(record)
-      if (bytes > maxMessageBytes) {
-        throw new LaminarError('MESSAGE_TOO_LARGE', `record of ${bytes} bytes exceeds ${maxMessageBytes}`, {
-          details: { topic: this.topic.name, maxMessageBytes, recordBytes: bytes },
-        })
-      }
-      if (!(record.timestampMs > 0)) record.timestampMs = nowMs
+    let batch: RecordBatch
+    let largestBytes: number
+    try {
+      batch = new RecordBatch(batchBytes)
+      largestBytes = batch.validate()
+    } catch (cause) {
+      throw new LaminarError('INVALID_ARGUMENT', `malformed record batch: ${(cause as Error).message}`, {
+        cause,
+      })
     }
-    const command: AppendCommand = { type: 'append', records }
+    if (largestBytes > maxMessageBytes) {
+      throw new LaminarError(
+        'MESSAGE_TOO_LARGE',
+        `record of ${largestBytes} bytes exceeds ${maxMessageBytes}`,
+        {
+          details: { topic: this.topic.name, maxMessageBytes, recordBytes: largestBytes },
+        },
+      )
+    }
+    if (batch.count > 0 && !(batch.timestampMsMin > 0)) {
+      // Records without a producer timestamp get the leader's (rare: producers stamp their own).
+      const nowMs = this.#clock.now()
+      const records = batch.records()
+      for (const record of records) if (!(record.timestampMs > 0)) record.timestampMs = nowMs
+      batch = RecordBatch.encode(records)
+    }
+    const command: AppendCommand = { type: 'append', batch }
     if (producerId !== null) {
       command.producerId = producerId
       command.sequence = sequence
@@ -289,7 +314,7 @@ export class PartitionHost implements GroupApplier {
         const { command } = decodeProposal(entry.data)
         if (peekCommandType(command) !== 'append' || sm.isSkippedAppend(entry.index)) continue
         const append = decodePartitionCommand(command) as AppendCommand
-        for (const record of append.records) {
+        for (const record of decodeRecords(append.batch)) {
           const offset = cursor++
           if (offset < fromOffset) continue
           if (out.length >= maxMessages || (bytes >= maxBytes && out.length > 0)) break
@@ -309,5 +334,14 @@ export class PartitionHost implements GroupApplier {
 
   stop(): void {
     this.delivery.stop()
+  }
+}
+
+/** A logged batch's records; malformed bytes in the log are STORAGE_CORRUPT. */
+function decodeRecords(batch: RecordBatch): WireRecord[] {
+  try {
+    return batch.records()
+  } catch (cause) {
+    throw new LaminarError('STORAGE_CORRUPT', `record batch: ${(cause as Error).message}`, { cause })
   }
 }

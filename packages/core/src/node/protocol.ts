@@ -122,7 +122,8 @@ export type ClientRequest =
       partition: number
       producerId: string | null
       sequence: number
-      records: WireRecord[]
+      /** The records encoded once by the producer (codec/record-batch): bytes, not a msgpack map per record. */
+      batch: Uint8Array
     }
   | {
       op: 'read'

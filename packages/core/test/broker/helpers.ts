@@ -1,4 +1,4 @@
-import type { LaminarRecord, PartitionCommand, PartitionResult } from '../../src/index'
+import { type LaminarRecord, type PartitionCommand, type PartitionResult, RecordBatch } from '../../src/index'
 
 /** A record with a one-byte value and an optional string key. */
 export function record(value: number, key: string | null = null, timestampMs = 1000): LaminarRecord {
@@ -14,7 +14,12 @@ export function append(
   count: number,
   extra: Partial<PartitionCommand & { type: 'append' }> = {},
 ): PartitionCommand {
-  return { type: 'append', records: Array.from({ length: count }, (_, i) => record(i)), ...extra }
+  return { type: 'append', batch: batchOf(Array.from({ length: count }, (_, i) => record(i))), ...extra }
+}
+
+/** Records encoded as an append's batch. */
+export function batchOf(records: LaminarRecord[]): RecordBatch {
+  return RecordBatch.encode(records)
 }
 
 /** Narrow a result to its expected variant or fail with what it was. */

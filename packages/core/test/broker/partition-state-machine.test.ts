@@ -6,7 +6,7 @@ import {
   type PartitionCommand,
   PartitionStateMachine,
 } from '../../src/index'
-import { append, expectType, record } from './helpers'
+import { append, batchOf, expectType, record } from './helpers'
 
 /** Apply commands at consecutive indexes from `startIndex`, returning the results. */
 function applyAll(sm: PartitionStateMachine, commands: PartitionCommand[], startIndex = sm.appliedIndex + 1) {
@@ -86,7 +86,7 @@ describe('PartitionStateMachine: appends', () => {
     for (let batch = 0; batch < 10; batch++) {
       const records = Array.from({ length: 4 }, (_, i) => record(i, null, 1000 + batch * 100 + i))
       sm.apply(index++, { type: 'groupCreate', group: `g${batch}` })
-      sm.apply(index++, { type: 'append', records })
+      sm.apply(index++, { type: 'append', batch: batchOf(records) })
     }
     expect(sm.endOffset).toBe(40)
     // Batch b starts at offset 4b, applied at index 2b+2; entries every >= 10 records: batches 0, 3, 6, 9.
@@ -162,8 +162,8 @@ describe('PartitionStateMachine: consumer groups', () => {
 
   it('starts a group at earliest, latest, an offset or a time', () => {
     const sm = new PartitionStateMachine({ indexIntervalRecords: 1 })
-    sm.apply(1, { type: 'append', records: [record(0, null, 100), record(1, null, 100)] })
-    sm.apply(2, { type: 'append', records: [record(2, null, 200), record(3, null, 200)] })
+    sm.apply(1, { type: 'append', batch: batchOf([record(0, null, 100), record(1, null, 100)]) })
+    sm.apply(2, { type: 'append', batch: batchOf([record(2, null, 200), record(3, null, 200)]) })
     const floors = applyAll(sm, [
       { type: 'groupCreate', group: 'a' },
       { type: 'groupCreate', group: 'b', config: { startPosition: { type: 'latest' } } },

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { isLaminarError, type ProduceResult } from '../../src/index'
+import { encodeRecords, isLaminarError, type ProduceResult } from '../../src/index'
 import { startCluster, type TestCluster, text } from '../node/cluster'
 
 let cluster: TestCluster | undefined
@@ -27,7 +27,7 @@ describe('producers', () => {
         partition: 0,
         producerId: 'p-1',
         sequence,
-        records: [record(value)],
+        batch: encodeRecords([record(value)]),
       })
     const first = (await produce(0, 'a')) as ProduceResult
     const retry = (await produce(0, 'a')) as ProduceResult

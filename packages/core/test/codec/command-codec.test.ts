@@ -8,6 +8,7 @@ import {
   isLaminarError,
   type PartitionCommand,
   peekCommandType,
+  RecordBatch,
 } from '../../src/index'
 
 const bytes = (...values: number[]) => new Uint8Array(values)
@@ -17,7 +18,7 @@ const partitionCommands: PartitionCommand[] = [
     type: 'append',
     producerId: 'p-1',
     sequence: 7,
-    records: [
+    batch: RecordBatch.encode([
       {
         key: bytes(1, 2),
         value: bytes(3, 4, 5),
@@ -25,9 +26,12 @@ const partitionCommands: PartitionCommand[] = [
         timestampMs: 1_700_000_000_000,
       },
       { key: null, value: new Uint8Array(0), headers: {}, timestampMs: 0 },
-    ],
+    ]),
   },
-  { type: 'append', records: [{ key: null, value: bytes(1), headers: {}, timestampMs: 5 }] },
+  {
+    type: 'append',
+    batch: RecordBatch.encode([{ key: null, value: bytes(1), headers: {}, timestampMs: 5 }]),
+  },
   {
     type: 'groupCreate',
     group: 'billing',
@@ -86,12 +90,13 @@ describe('command codec', () => {
     const value = new Uint8Array(1024).fill(7)
     const data = encodePartitionCommand({
       type: 'append',
-      records: [{ key: null, value, headers: {}, timestampMs: 1 }],
+      batch: RecordBatch.encode([{ key: null, value, headers: {}, timestampMs: 1 }]),
     })
     const decoded = decodePartitionCommand(data)
     if (decoded.type !== 'append') throw new Error('expected append')
-    expect(decoded.records[0]!.value.buffer).toBe(data.buffer)
-    expect([...decoded.records[0]!.value]).toEqual([...value])
+    const [record] = decoded.batch.records()
+    expect(record!.value.buffer).toBe(data.buffer)
+    expect([...record!.value]).toEqual([...value])
   })
 
   it('rejects garbage with STORAGE_CORRUPT, never another error', () => {
@@ -128,17 +133,30 @@ describe('command codec', () => {
   })
 
   it('keeps header names off the prototype chain', () => {
+    const headers: Record<string, Uint8Array> = {}
+    Object.defineProperty(headers, '__proto__', { value: bytes(1), enumerable: true })
     const data = encodePartitionCommand({
       type: 'append',
-      records: [{ key: null, value: bytes(1), headers: JSON.parse('{"__proto__": {}}'), timestampMs: 1 }],
+      batch: RecordBatch.encode([{ key: null, value: bytes(1), headers, timestampMs: 1 }]),
     })
-    try {
-      const decoded = decodePartitionCommand(data)
-      if (decoded.type !== 'append') throw new Error('expected append')
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
-    } catch (error) {
-      expect(isLaminarError(error, 'STORAGE_CORRUPT')).toBe(true)
-    }
+    const decoded = decodePartitionCommand(data)
+    if (decoded.type !== 'append') throw new Error('expected append')
+    const [record] = decoded.batch.records()
+    expect(Object.keys(record!.headers)).toEqual(['__proto__'])
+    expect(Object.getPrototypeOf(record!.headers)).toBeNull()
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it('still reads appends in the first (msgpack) format', () => {
+    // [version 1][tag 1][msgpack [null, null, [[null, bin(1), {}, 5]]]]
+    const data = bytes(1, 1, 0x93, 0xc0, 0xc0, 0x91, 0x94, 0xc0, 0xc4, 1, 42, 0x80, 5)
+    const decoded = decodePartitionCommand(data)
+    if (decoded.type !== 'append') throw new Error('expected append')
+    expect(decoded.producerId).toBeUndefined()
+    expect(normalize(decoded.batch.records())).toEqual(
+      normalize([{ key: null, value: bytes(42), headers: {}, timestampMs: 5 }]),
+    )
+    expect(peekCommandType(data)).toBe('append')
   })
 
   it('encodes after a reserved prefix, short (no copy) or long (one copy), and later encodes leave it intact', () => {

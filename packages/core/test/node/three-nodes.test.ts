@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { connect, isLaminarError } from '../../src/index'
+import { connect, encodeRecords, isLaminarError } from '../../src/index'
 import { startCluster, type TestCluster, text } from './cluster'
 
 let cluster: TestCluster | undefined
@@ -52,7 +52,14 @@ describe('a 3-node cluster', () => {
     expect(leader).not.toBeNull()
     const follower = [...cluster.nodes.values()].find((n) => n.id !== leader)!
     const error = await follower
-      .handleRequest({ op: 'produce', topic: 't', partition: 0, producerId: null, sequence: 0, records: [] })
+      .handleRequest({
+        op: 'produce',
+        topic: 't',
+        partition: 0,
+        producerId: null,
+        sequence: 0,
+        batch: encodeRecords([]),
+      })
       .catch((e: unknown) => e)
     expect(isLaminarError(error, 'NOT_LEADER')).toBe(true)
     expect((error as { leaderHint?: string }).leaderHint).toBe(leader)

@@ -1,0 +1,235 @@
+/**
+ * The binary record batch: a producer's records encoded once into one Uint8Array that travels
+ * unchanged through the produce request, the append command, the Raft entry and the log. Apply
+ * reads only the fixed header (count, timestamps); records are decoded when someone reads them
+ * (the leader's recent window, log scans, deliveries), as views into the batch, never copies.
+ *
+ * Layout (big-endian):
+ * ```
+ * header  [u8 format = 1][u32 batchBytes][u32 count][f64 timestampMsMin][f64 timestampMsMax]
+ * record  [f64 timestampMs][i32 keyLength, -1 = null][key][u32 valueLength][value]
+ *         [u16 headerCount] then per header [u16 nameLength][name utf8][u32 length][bytes]
+ * ```
+ * Timestamps are whole f64s, not deltas: exact for any finite number a producer stamps.
+ */
+import type { LaminarRecord } from '../broker/commands'
+
+/** Bumped when the layout changes; readers refuse formats they do not know. */
+export const RECORD_BATCH_FORMAT = 1
+
+/** Bytes of the fixed header. */
+export const RECORD_BATCH_HEADER_BYTES = 1 + 4 + 4 + 8 + 8
+
+const RECORD_FIXED_BYTES = 8 + 4 + 4 + 2
+const HEADER_FIXED_BYTES = 2 + 4
+const NAME_BYTES_MAX = 0xffff
+const HEADERS_PER_RECORD_MAX = 0xffff
+
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * A view over an encoded batch. Construction checks only the header (cheap, what apply needs);
+ * {@link records} and {@link keys} check the rest and throw a TypeError on malformed bytes.
+ * The batch does not own its bytes: they must not change while it or its records are alive.
+ */
+export class RecordBatch {
+  /** The whole encoded batch (header and records). */
+  readonly bytes: Uint8Array
+  readonly count: number
+  readonly timestampMsMin: number
+  readonly timestampMsMax: number
+
+  /** Reads the header of `bytes`. Throws a TypeError if it is not a batch header. */
+  constructor(bytes: Uint8Array) {
+    if (!(bytes instanceof Uint8Array) || bytes.length < RECORD_BATCH_HEADER_BYTES) {
+      throw new TypeError('record batch shorter than its header')
+    }
+    if (bytes[0] !== RECORD_BATCH_FORMAT) throw new TypeError(`unknown record batch format ${bytes[0]}`)
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    // The length catches a truncated or padded batch without walking its records.
+    if (view.getUint32(1) !== bytes.length)
+      throw new TypeError('record batch length does not match its header')
+    this.bytes = bytes
+    this.count = view.getUint32(5)
+    this.timestampMsMin = view.getFloat64(9)
+    this.timestampMsMax = view.getFloat64(17)
+  }
+
+  /** Encodes records into one new batch (the only copy of their bytes on the produce path). */
+  static encode(records: readonly LaminarRecord[]): RecordBatch {
+    return new RecordBatch(encodeRecords(records))
+  }
+
+  /** Every record, decoded; key, value and header bytes are views into {@link bytes}. */
+  records(): LaminarRecord[] {
+    const out: LaminarRecord[] = new Array(this.count)
+    this.#walk((record, i) => {
+      out[i] = record
+    })
+    return out
+  }
+
+  /** Every record's key, in order (what per-key ordering needs), without building records. */
+  keys(): Array<Uint8Array | null> {
+    const out: Array<Uint8Array | null> = new Array(this.count)
+    this.#walk((record, i) => {
+      out[i] = record.key
+    })
+    return out
+  }
+
+  /**
+   * Checks the whole batch (every length in bounds, header values match the records) and
+   * returns the largest record's size as {@link recordBytes} counts it. Throws a TypeError.
+   */
+  validate(): number {
+    let largest = 0
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    this.#walk((record) => {
+      largest = Math.max(largest, batchRecordBytes(record))
+      min = Math.min(min, record.timestampMs)
+      max = Math.max(max, record.timestampMs)
+    })
+    if (this.count > 0 && (min !== this.timestampMsMin || max !== this.timestampMsMax)) {
+      throw new TypeError('record batch header timestamps do not match its records')
+    }
+    return largest
+  }
+
+  #walk(visit: (record: LaminarRecord, index: number) => void): void {
+    const bytes = this.bytes
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    let at = RECORD_BATCH_HEADER_BYTES
+    const need = (length: number): void => {
+      if (length < 0 || at + length > bytes.length) throw new TypeError('record batch truncated')
+    }
+    for (let i = 0; i < this.count; i++) {
+      need(12)
+      const timestampMs = view.getFloat64(at)
+      if (!Number.isFinite(timestampMs)) throw new TypeError('record timestamp must be finite')
+      const keyLength = view.getInt32(at + 8)
+      at += 12
+      let key: Uint8Array | null = null
+      if (keyLength !== -1) {
+        need(keyLength)
+        key = bytes.subarray(at, at + keyLength)
+        at += keyLength
+      }
+      need(4)
+      const valueLength = view.getUint32(at)
+      at += 4
+      need(valueLength)
+      const value = bytes.subarray(at, at + valueLength)
+      at += valueLength
+      need(2)
+      const headerCount = view.getUint16(at)
+      at += 2
+      // A fresh null-prototype object: header names come from producers and must not reach Object.prototype.
+      const headers: Record<string, Uint8Array> = Object.create(null)
+      for (let h = 0; h < headerCount; h++) {
+        need(2)
+        const nameLength = view.getUint16(at)
+        at += 2
+        need(nameLength)
+        const name = textDecoder.decode(bytes.subarray(at, at + nameLength))
+        at += nameLength
+        need(4)
+        const length = view.getUint32(at)
+        at += 4
+        need(length)
+        headers[name] = bytes.subarray(at, at + length)
+        at += length
+      }
+      visit({ key, value, headers, timestampMs }, i)
+    }
+    if (at !== bytes.length) throw new TypeError('record batch has trailing bytes')
+  }
+}
+
+/** Size of a record as budgets count it (same as node/recent-records' recordBytes). */
+function batchRecordBytes(record: LaminarRecord): number {
+  let bytes = record.value.length + (record.key?.length ?? 0) + 16
+  for (const name in record.headers) bytes += name.length + record.headers[name]!.length
+  return bytes
+}
+
+/** Encodes records into batch bytes. Throws a TypeError for records that cannot be encoded. */
+export function encodeRecords(records: readonly LaminarRecord[]): Uint8Array {
+  // First pass: sizes (header names encoded once and kept for the second pass).
+  let total = RECORD_BATCH_HEADER_BYTES
+  let min = Number.POSITIVE_INFINITY
+  let max = Number.NEGATIVE_INFINITY
+  const names: Uint8Array[][] = []
+  for (const record of records) {
+    if (!(record.value instanceof Uint8Array)) throw new TypeError('record value must be bytes')
+    if (record.key !== null && !(record.key instanceof Uint8Array)) {
+      throw new TypeError('record key must be bytes or null')
+    }
+    if (!Number.isFinite(record.timestampMs)) throw new TypeError('record timestamp must be finite')
+    min = Math.min(min, record.timestampMs)
+    max = Math.max(max, record.timestampMs)
+    total += RECORD_FIXED_BYTES + (record.key?.length ?? 0) + record.value.length
+    let recordNames: Uint8Array[] | undefined
+    for (const name in record.headers) {
+      const header = record.headers[name]
+      if (!(header instanceof Uint8Array)) throw new TypeError(`header ${name} must be bytes`)
+      const encoded = textEncoder.encode(name)
+      if (encoded.length > NAME_BYTES_MAX)
+        throw new TypeError(`header name longer than ${NAME_BYTES_MAX} bytes`)
+      recordNames ??= []
+      recordNames.push(encoded)
+      total += HEADER_FIXED_BYTES + encoded.length + header.length
+    }
+    if (recordNames !== undefined && recordNames.length > HEADERS_PER_RECORD_MAX) {
+      throw new TypeError(`more than ${HEADERS_PER_RECORD_MAX} headers on one record`)
+    }
+    names.push(recordNames ?? NO_NAMES)
+  }
+  if (records.length === 0) {
+    min = 0
+    max = 0
+  }
+  const out = new Uint8Array(total)
+  const view = new DataView(out.buffer)
+  out[0] = RECORD_BATCH_FORMAT
+  view.setUint32(1, total)
+  view.setUint32(5, records.length)
+  view.setFloat64(9, min)
+  view.setFloat64(17, max)
+  let at = RECORD_BATCH_HEADER_BYTES
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!
+    view.setFloat64(at, record.timestampMs)
+    at += 8
+    if (record.key === null) {
+      view.setInt32(at, -1)
+      at += 4
+    } else {
+      view.setInt32(at, record.key.length)
+      out.set(record.key, at + 4)
+      at += 4 + record.key.length
+    }
+    view.setUint32(at, record.value.length)
+    out.set(record.value, at + 4)
+    at += 4 + record.value.length
+    const recordNames = names[i]!
+    view.setUint16(at, recordNames.length)
+    at += 2
+    let h = 0
+    for (const name in record.headers) {
+      const encoded = recordNames[h++]!
+      const header = record.headers[name]!
+      view.setUint16(at, encoded.length)
+      out.set(encoded, at + 2)
+      at += 2 + encoded.length
+      view.setUint32(at, header.length)
+      out.set(header, at + 4)
+      at += 4 + header.length
+    }
+  }
+  return out
+}
+
+const NO_NAMES: Uint8Array[] = []
