@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from '../ports/clock'
 import { RaftError } from '../raft/index'
 import type { NodeId, Ready } from '../raft/types'
 import type { PeerLinks } from './peer-links'
-import { decodeMessage, expandHeartbeat, type RaftFrame } from './protocol'
+import type { RaftFrame } from './protocol'
 import type { RaftGroup } from './raft-group'
 
 /** Drive rounds run back to back before yielding to timers and I/O. */
@@ -99,12 +99,7 @@ export class MultiRaft {
     for (const [groupId, messages] of frame.groups) {
       const group = this.#groups.get(groupId)
       if (group === undefined) continue
-      for (const wire of messages) this.#step(group, decodeMessage(wire))
-    }
-    for (const heartbeat of frame.heartbeats) {
-      const { groupId, message } = expandHeartbeat(heartbeat)
-      const group = this.#groups.get(groupId)
-      if (group !== undefined) this.#step(group, message)
+      for (const message of messages) this.#step(group, message)
     }
     this.schedule()
   }

@@ -1,16 +1,7 @@
 import type { Clock } from '../ports/clock'
 import type { Connection, Transport } from '../ports/transport'
 import type { Message, NodeId } from '../raft/types'
-import {
-  type CoalescedHeartbeat,
-  coalesceHeartbeat,
-  encodeFrame,
-  encodeMessage,
-  isHeartbeat,
-  PROTOCOL_VERSION,
-  type RaftFrame,
-  type WireMessage,
-} from './protocol'
+import { encodeFrame, encodeRaftFrame, messageBytes, PROTOCOL_VERSION } from './protocol'
 
 export interface PeerLinksOptions {
   selfId: NodeId
@@ -30,8 +21,8 @@ export interface PeerLinksOptions {
 }
 
 interface OutgoingBatch {
-  groups: Map<string, WireMessage[]>
-  heartbeats: CoalescedHeartbeat[]
+  /** Messages by group, encoded at flush (raft-wire.ts): entry data is copied once, into the frame. */
+  groups: Map<string, Message[]>
   bytesEstimate: number
 }
 
@@ -45,11 +36,9 @@ interface Link {
   pending: Array<{ frame: Uint8Array; groupIds: Set<string> }>
 }
 
-const MESSAGE_OVERHEAD_BYTES = 48
-
 /**
  * Outgoing peer traffic: the messages every group has for one peer at one moment are sent as
- * one frame (or a few, by size), heartbeats coalesced into tuples. One outbound connection
+ * one binary frame (or a few, by size). One outbound connection
  * per peer, opened lazily and reopened after a delay; inbound connections only receive.
  */
 export class PeerLinks {
@@ -86,24 +75,16 @@ export class PeerLinks {
     }
     let batch = batches[batches.length - 1]
     if (batch === undefined || batch.bytesEstimate >= this.#options.frameBytesTarget) {
-      batch = { groups: new Map(), heartbeats: [], bytesEstimate: 0 }
+      batch = { groups: new Map(), bytesEstimate: 0 }
       batches.push(batch)
-    }
-    if (isHeartbeat(message)) {
-      batch.heartbeats.push(coalesceHeartbeat(groupId, message))
-      batch.bytesEstimate += 32
-      return
     }
     let list = batch.groups.get(groupId)
     if (list === undefined) {
       list = []
       batch.groups.set(groupId, list)
     }
-    list.push(encodeMessage(message))
-    let bytes = MESSAGE_OVERHEAD_BYTES
-    for (const entry of message.entries) bytes += entry.data.length + 16
-    if (message.snapshot !== undefined) bytes += message.snapshot.data.length
-    batch.bytesEstimate += bytes
+    list.push(message)
+    batch.bytesEstimate += messageBytes(message)
   }
 
   /** Sends everything queued: one frame per peer per size budget. */
@@ -112,12 +93,9 @@ export class PeerLinks {
       const link = this.#links.get(peer)
       if (link === undefined) continue
       for (const batch of batches) {
-        const frame: RaftFrame = { kind: 'raft', groups: [...batch.groups], heartbeats: batch.heartbeats }
         const groupIds = new Set(batch.groups.keys())
-        for (const hb of batch.heartbeats) groupIds.add(hb[0])
-        this.messagesSent += batch.heartbeats.length
         for (const list of batch.groups.values()) this.messagesSent += list.length
-        this.#send(link, encodeFrame(frame), groupIds)
+        this.#send(link, encodeRaftFrame(batch.groups), groupIds)
       }
     }
     this.#outgoing.clear()
@@ -201,31 +179,6 @@ export class PeerLinks {
       link.connection?.close()
       link.connection = undefined
     }
-  }
-
-  /**
-   * Adds a peer learned at run time (a member that joined), or points a known one at a new
-   * address (its connection is reopened there).
-   */
-  setPeer(peer: NodeId, address: string): void {
-    if (peer === this.#options.selfId || this.#closed) return
-    const link = this.#links.get(peer)
-    if (link === undefined) {
-      this.#links.set(peer, {
-        peer,
-        address,
-        connection: undefined,
-        connecting: false,
-        retryAtMs: 0,
-        pending: [],
-      })
-      return
-    }
-    if (link.address === address) return
-    link.address = address
-    link.connection?.close()
-    link.connection = undefined
-    link.retryAtMs = 0
   }
 
   /** Closes the link to one peer (used when that peer restarts). */

@@ -1,16 +1,16 @@
 import { Packr } from 'msgpackr'
 import { LaminarError, type LaminarErrorCode } from '../errors/laminar-error'
-import type { ConfState, NodeId } from '../raft/types'
-import type { CoalescedHeartbeat, WireMessage } from './raft-wire'
+import type { NodeId } from '../raft/types'
+import { decodeRaftFrame, encodeRaftFrame, RAFT_FRAME_KIND, type RaftGroupMessages } from './raft-wire'
 
 /**
  * The wire protocol between nodes and between clients and nodes, carried as frames over the
  * Transport port. Every connection starts with a `hello` frame naming its role; a node answers
  * `welcome` (or closes the connection). After that:
  * - peer connections carry `raft` frames: every Raft message one node has for another at one
- *   moment, for all groups, in one frame, with heartbeats coalesced into compact tuples;
+ *   moment, for all groups, in one binary frame (raft-wire.ts) whose entry data is decoded as views;
  * - client connections carry `request` / `response` frames matched by a correlation id.
- * Frames are msgpack; record bytes stay bytes (msgpack bin), never re-encoded as text.
+ * Other frames are msgpack; record bytes stay bytes (msgpack bin), never re-encoded as text.
  */
 
 /** Version carried in `hello`; a node refuses other versions. */
@@ -38,9 +38,8 @@ export interface WelcomeFrame {
 
 export interface RaftFrame {
   kind: 'raft'
-  /** Non-heartbeat messages, grouped by Raft group id. */
-  groups: Array<[string, WireMessage[]]>
-  heartbeats: CoalescedHeartbeat[]
+  /** Messages grouped by Raft group id. */
+  groups: RaftGroupMessages
 }
 
 export interface RequestFrame {
@@ -60,14 +59,8 @@ export type ResponseFrame =
   | { kind: 'response'; id: number; ok: true; result: unknown }
   | { kind: 'response'; id: number; ok: false; error: WireError }
 
-export type { CoalescedHeartbeat, WireMessage } from './raft-wire'
-export {
-  coalesceHeartbeat,
-  decodeMessage,
-  encodeMessage,
-  expandHeartbeat,
-  isHeartbeat,
-} from './raft-wire'
+export type { RaftGroupMessages } from './raft-wire'
+export { decodeRaftFrame, encodeRaftFrame, messageBytes } from './raft-wire'
 
 export type Frame = HelloFrame | WelcomeFrame | RaftFrame | RequestFrame | ResponseFrame
 
@@ -166,15 +159,6 @@ export type ClientRequest =
   /** Answered by the partition leader only (others say NOT_LEADER): finds the leader. */
   | { op: 'leader'; topic: string; partition: number }
   | { op: 'status' }
-  // ---- membership (controller leader, but describeCluster: any node) ----
-  /** A node joining at run time asks to become a member; answered with a {@link JoinResult}. */
-  | { op: 'join'; nodeId: string; address: string }
-  /** Moves the node's replicas elsewhere, then forgets the member. */
-  | { op: 'removeNode'; nodeId: string }
-  | { op: 'reassignPartition'; topic: string; partition: number; replicas: string[] }
-  /** From a partition leader: the group's voters reached the target replicas. */
-  | { op: 'reassignmentDone'; topic: string; topicId: number; partition: number; replicas: string[] }
-  | { op: 'describeCluster' }
 
 export type ClientOp = ClientRequest['op']
 
@@ -183,6 +167,7 @@ export type ClientOp = ClientRequest['op']
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
 
 export function encodeFrame(frame: Frame): Uint8Array {
+  if (frame.kind === 'raft') return encodeRaftFrame(new Map(frame.groups))
   return packr.pack(frame)
 }
 
@@ -198,6 +183,7 @@ export function decodeFrame(bytes: Uint8Array, frameBytesMax: number = FRAME_BYT
   }
   let frame: unknown
   try {
+    if (bytes[0] === RAFT_FRAME_KIND) return { kind: 'raft', groups: decodeRaftFrame(bytes) }
     frame = packr.unpack(bytes)
   } catch (cause) {
     throw new LaminarError('INVALID_ARGUMENT', 'undecodable frame', { cause })
@@ -226,10 +212,8 @@ export function fromWireError(wire: WireError): LaminarError {
 
 export interface PartitionMetadata {
   partition: number
-  /** The target replicas; replicas[0] is the preferred leader. */
+  /** replicas[0] is the preferred leader. */
   replicas: string[]
-  /** The group's voters as last reported; differs from `replicas` while a reassignment runs. */
-  currentReplicas: string[]
   /** The leader as the answering node knows it; null when it does not host the partition. */
   leader: string | null
 }
@@ -240,32 +224,6 @@ export interface TopicDescription {
   replicationFactor: number
   config: Record<string, number>
   partitions: PartitionMetadata[]
-}
-
-/** What a joining node needs before it can start its controller group. */
-export interface JoinResult {
-  /**
-   * The configuration the controller group started from (not in its log): a joiner's Raft must
-   * start from the same one to replay the log's membership changes identically.
-   */
-  controllerBootstrap: ConfState
-  members: Array<{ id: string; address: string }>
-}
-
-/** Members, the controller group and every partition's current and target replicas. */
-export interface ClusterDescription {
-  controllerLeader: string | null
-  /** The controller group's configuration as the answering node applied it. */
-  controllerVoters: string[]
-  controllerLearners: string[]
-  members: Array<{ id: string; address: string; leaving: boolean }>
-  partitions: Array<{
-    topic: string
-    partition: number
-    replicas: string[]
-    currentReplicas: string[]
-    reassigning: boolean
-  }>
 }
 
 export interface ClusterMetadata {

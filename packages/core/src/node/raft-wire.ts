@@ -1,150 +1,374 @@
 import type { Entry, Message, MessageType, NodeId, Snapshot } from '../raft/types'
 
 /**
- * Raft messages on the wire: compact tuples instead of objects (no field names per message),
- * heartbeats coalesced into 7-field tuples. Used inside peer `raft` frames (see protocol.ts).
+ * Raft traffic between nodes as one binary frame: every message one node has for another at one
+ * moment, grouped by Raft group. Entry data is copied once into the frame (no msgpack buffer
+ * growth, no per-entry tuple) and decoded as views of the received frame, never copied: the
+ * receiver owns the frame it was handed (the Transport contract), and Raft keeps only what it
+ * persists or steps.
+ *
+ * Layout (big-endian; str = [u16 length][utf8]):
+ * ```
+ * frame    [u8 RAFT_FRAME_KIND][u8 RAFT_WIRE_VERSION][u32 groupCount] group*
+ * group    [str groupId][u32 messageCount] message*
+ * message  [u8 type][u8 flags: 1 reject, 2 context, 4 snapshot][str to][str from]
+ *          [f64 term][f64 logTerm][f64 index][f64 commit][f64 rejectHint][u32 entryCount] entry*
+ *          [context: u32 length, bytes]? [snapshot]?
+ * entry    [f64 term][f64 index][u8 type: 0 normal, 1 confChange][u32 length][data]
+ * snapshot [f64 index][f64 term][strlist voters][strlist votersOutgoing][strlist learners]
+ *          [strlist learnersNext][u8 autoLeave][u32 length][data]   (strlist = [u16 count] str*)
+ * ```
  */
 
-/** One heartbeat or heartbeat response, coalesced: [groupId, type, from, to, term, commit, context]. */
-export type CoalescedHeartbeat = [
-  string,
-  'heartbeat' | 'heartbeatResp',
-  NodeId,
-  NodeId,
-  number,
-  number,
-  Uint8Array | null,
-]
+/** First byte of a Raft frame. Other frames are msgpack maps (0x80..0x8f, 0xde, 0xdf): never 0. */
+export const RAFT_FRAME_KIND = 0
+/** Bumped when the layout changes; decoders refuse others. */
+export const RAFT_WIRE_VERSION = 1
 
-/** Entries as tuples: [term, index, type (0 normal, 1 confChange), data]. */
-type WireEntry = [number, number, 0 | 1, Uint8Array]
+/** The messages of one frame, grouped by Raft group id. */
+export type RaftGroupMessages = Array<[string, Message[]]>
+
+const MESSAGE_TYPES: readonly MessageType[] = [
+  'hup',
+  'beat',
+  'prop',
+  'app',
+  'appResp',
+  'vote',
+  'voteResp',
+  'preVote',
+  'preVoteResp',
+  'snap',
+  'heartbeat',
+  'heartbeatResp',
+  'unreachable',
+  'snapStatus',
+  'checkQuorum',
+  'transferLeader',
+  'timeoutNow',
+  'readIndex',
+  'readIndexResp',
+]
+const MESSAGE_TYPE_CODES = new Map(MESSAGE_TYPES.map((type, code) => [type, code]))
+
+const FLAG_REJECT = 1
+const FLAG_CONTEXT = 2
+const FLAG_SNAPSHOT = 4
+
+const MESSAGE_FIXED_BYTES = 2 + 5 * 8 + 4
+const ENTRY_FIXED_BYTES = 8 + 8 + 1 + 4
+
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder('utf-8', { fatal: true })
 
 /**
- * A Raft message as a tuple, optional fields last:
- * [type, to, from, term, logTerm, index, entries, commit, reject, rejectHint, context, snapshot].
+ * Node and group ids repeat in every frame: their UTF-8 bytes are kept. Bounded: the cache is
+ * dropped whole when it reaches this many ids (there are as many as groups and peers).
  */
-export type WireMessage = [
-  MessageType,
-  NodeId,
-  NodeId,
-  number,
-  number,
-  number,
-  WireEntry[],
-  number,
-  boolean,
-  number,
-  Uint8Array | null,
-  WireSnapshot | null,
-]
+const ENCODED_IDS_MAX = 65_536
+const encodedIds = new Map<string, Uint8Array>()
 
-type WireSnapshot = [number, number, string[], string[], string[], string[], boolean, Uint8Array]
-
-function encodeEntry(entry: Entry): WireEntry {
-  return [entry.term, entry.index, entry.type === 'normal' ? 0 : 1, entry.data]
-}
-
-function decodeEntry(wire: WireEntry): Entry {
-  return { term: wire[0], index: wire[1], type: wire[2] === 0 ? 'normal' : 'confChange', data: wire[3] }
-}
-
-function encodeSnapshot(snapshot: Snapshot): WireSnapshot {
-  const { metadata } = snapshot
-  const conf = metadata.confState
-  return [
-    metadata.index,
-    metadata.term,
-    conf.voters,
-    conf.votersOutgoing,
-    conf.learners,
-    conf.learnersNext,
-    conf.autoLeave,
-    snapshot.data,
-  ]
-}
-
-function decodeSnapshot(wire: WireSnapshot): Snapshot {
-  return {
-    metadata: {
-      index: wire[0],
-      term: wire[1],
-      confState: {
-        voters: wire[2],
-        votersOutgoing: wire[3],
-        learners: wire[4],
-        learnersNext: wire[5],
-        autoLeave: wire[6],
-      },
-    },
-    data: wire[7],
+function encodedId(id: string): Uint8Array {
+  let bytes = encodedIds.get(id)
+  if (bytes === undefined) {
+    bytes = textEncoder.encode(id)
+    if (bytes.length > 0xffff) throw new RangeError('id longer than 65535 bytes')
+    if (encodedIds.size >= ENCODED_IDS_MAX) encodedIds.clear()
+    encodedIds.set(id, bytes)
   }
+  return bytes
 }
 
-export function encodeMessage(message: Message): WireMessage {
-  return [
-    message.type,
-    message.to,
-    message.from,
-    message.term,
-    message.logTerm,
-    message.index,
-    message.entries.map(encodeEntry),
-    message.commit,
-    message.reject,
-    message.rejectHint,
-    message.context ?? null,
-    message.snapshot === undefined ? null : encodeSnapshot(message.snapshot),
-  ]
+/** Upper bound of a message's encoded size, for frame budgets (exact but for id lengths). */
+export function messageBytes(message: Message): number {
+  let bytes = MESSAGE_FIXED_BYTES + 4 + 2 * 32
+  for (const entry of message.entries) bytes += ENTRY_FIXED_BYTES + entry.data.length
+  if (message.context !== undefined) bytes += 4 + message.context.length
+  if (message.snapshot !== undefined) bytes += 1024 + message.snapshot.data.length
+  return bytes
 }
 
-export function decodeMessage(wire: WireMessage): Message {
+/** Encodes messages grouped by group id into one frame. */
+export function encodeRaftFrame(groups: ReadonlyMap<string, readonly Message[]>): Uint8Array {
+  let total = 2 + 4
+  for (const [groupId, messages] of groups) {
+    total += 2 + encodedId(groupId).length + 4
+    for (const message of messages) total += encodedSize(message)
+  }
+  const out = new Uint8Array(total)
+  const writer = new Writer(out)
+  writer.u8(RAFT_FRAME_KIND)
+  writer.u8(RAFT_WIRE_VERSION)
+  writer.u32(groups.size)
+  for (const [groupId, messages] of groups) {
+    writer.bytes16(encodedId(groupId))
+    writer.u32(messages.length)
+    for (const message of messages) writeMessage(writer, message)
+  }
+  if (writer.at !== total) throw new Error(`raft frame size mismatch: ${writer.at} != ${total}`)
+  return out
+}
+
+/** Decodes a frame from {@link encodeRaftFrame}. Throws a TypeError or RangeError on malformed bytes. */
+export function decodeRaftFrame(frame: Uint8Array): RaftGroupMessages {
+  const reader = new Reader(frame)
+  if (reader.u8() !== RAFT_FRAME_KIND) throw new TypeError('not a raft frame')
+  const version = reader.u8()
+  if (version !== RAFT_WIRE_VERSION) throw new TypeError(`unknown raft frame version ${version}`)
+  const groupCount = reader.u32()
+  const groups: RaftGroupMessages = []
+  for (let g = 0; g < groupCount; g++) {
+    const groupId = reader.str()
+    const messageCount = reader.count(MESSAGE_FIXED_BYTES)
+    const messages: Message[] = new Array(messageCount)
+    for (let m = 0; m < messageCount; m++) messages[m] = readMessage(reader)
+    groups.push([groupId, messages])
+  }
+  if (reader.at !== frame.length) throw new TypeError('raft frame has trailing bytes')
+  return groups
+}
+
+function encodedSize(message: Message): number {
+  let bytes = MESSAGE_FIXED_BYTES + 4 + encodedId(message.to).length + encodedId(message.from).length
+  for (const entry of message.entries) bytes += ENTRY_FIXED_BYTES + entry.data.length
+  if (message.context !== undefined) bytes += 4 + message.context.length
+  const snapshot = message.snapshot
+  if (snapshot !== undefined) {
+    const conf = snapshot.metadata.confState
+    bytes += 16 + 1 + 4 + snapshot.data.length
+    for (const list of [conf.voters, conf.votersOutgoing, conf.learners, conf.learnersNext]) {
+      bytes += 2
+      for (const id of list) bytes += 2 + encodedId(id).length
+    }
+  }
+  return bytes
+}
+
+function writeMessage(writer: Writer, message: Message): void {
+  const code = MESSAGE_TYPE_CODES.get(message.type)
+  if (code === undefined) throw new TypeError(`unknown message type ${message.type}`)
+  writer.u8(code)
+  writer.u8(
+    (message.reject ? FLAG_REJECT : 0) |
+      (message.context !== undefined ? FLAG_CONTEXT : 0) |
+      (message.snapshot !== undefined ? FLAG_SNAPSHOT : 0),
+  )
+  writer.bytes16(encodedId(message.to))
+  writer.bytes16(encodedId(message.from))
+  writer.f64(message.term)
+  writer.f64(message.logTerm)
+  writer.f64(message.index)
+  writer.f64(message.commit)
+  writer.f64(message.rejectHint)
+  writer.u32(message.entries.length)
+  for (const entry of message.entries) {
+    writer.f64(entry.term)
+    writer.f64(entry.index)
+    writer.u8(entry.type === 'normal' ? 0 : 1)
+    writer.bytes32(entry.data)
+  }
+  if (message.context !== undefined) writer.bytes32(message.context)
+  if (message.snapshot !== undefined) writeSnapshot(writer, message.snapshot)
+}
+
+function readMessage(reader: Reader): Message {
+  const type = MESSAGE_TYPES[reader.u8()]
+  if (type === undefined) throw new TypeError('unknown message type')
+  const flags = reader.u8()
+  const to: NodeId = reader.str()
+  const from: NodeId = reader.str()
+  const term = reader.f64()
+  const logTerm = reader.f64()
+  const index = reader.f64()
+  const commit = reader.f64()
+  const rejectHint = reader.f64()
+  const entryCount = reader.count(ENTRY_FIXED_BYTES)
+  const entries: Entry[] = new Array(entryCount)
+  for (let e = 0; e < entryCount; e++) {
+    const entryTerm = reader.f64()
+    const entryIndex = reader.f64()
+    const entryType = reader.u8()
+    if (entryType > 1) throw new TypeError('unknown entry type')
+    entries[e] = {
+      term: entryTerm,
+      index: entryIndex,
+      type: entryType === 0 ? 'normal' : 'confChange',
+      data: reader.bytes32(),
+    }
+  }
   const message: Message = {
-    type: wire[0],
-    to: wire[1],
-    from: wire[2],
-    term: wire[3],
-    logTerm: wire[4],
-    index: wire[5],
-    entries: wire[6].map(decodeEntry),
-    commit: wire[7],
-    reject: wire[8],
-    rejectHint: wire[9],
+    type,
+    to,
+    from,
+    term,
+    logTerm,
+    index,
+    entries,
+    commit,
+    reject: (flags & FLAG_REJECT) !== 0,
+    rejectHint,
   }
-  if (wire[10] !== null) message.context = wire[10]
-  if (wire[11] !== null) message.snapshot = decodeSnapshot(wire[11])
+  if ((flags & FLAG_CONTEXT) !== 0) message.context = reader.bytes32()
+  if ((flags & FLAG_SNAPSHOT) !== 0) message.snapshot = readSnapshot(reader)
   return message
 }
 
-/** True for the messages sent as coalesced heartbeat tuples. */
-export function isHeartbeat(message: Message): message is Message & { type: 'heartbeat' | 'heartbeatResp' } {
-  return message.type === 'heartbeat' || message.type === 'heartbeatResp'
-}
-
-export function coalesceHeartbeat(groupId: string, message: Message): CoalescedHeartbeat {
-  return [
-    groupId,
-    message.type as 'heartbeat' | 'heartbeatResp',
-    message.from,
-    message.to,
-    message.term,
-    message.commit,
-    message.context ?? null,
-  ]
-}
-
-export function expandHeartbeat(heartbeat: CoalescedHeartbeat): { groupId: string; message: Message } {
-  const message: Message = {
-    type: heartbeat[1],
-    from: heartbeat[2],
-    to: heartbeat[3],
-    term: heartbeat[4],
-    logTerm: 0,
-    index: 0,
-    entries: [],
-    commit: heartbeat[5],
-    reject: false,
-    rejectHint: 0,
+function writeSnapshot(writer: Writer, snapshot: Snapshot): void {
+  const { metadata } = snapshot
+  const conf = metadata.confState
+  writer.f64(metadata.index)
+  writer.f64(metadata.term)
+  for (const list of [conf.voters, conf.votersOutgoing, conf.learners, conf.learnersNext]) {
+    writer.u16(list.length)
+    for (const id of list) writer.bytes16(encodedId(id))
   }
-  if (heartbeat[6] !== null) message.context = heartbeat[6]
-  return { groupId: heartbeat[0], message }
+  writer.u8(conf.autoLeave ? 1 : 0)
+  writer.bytes32(snapshot.data)
+}
+
+function readSnapshot(reader: Reader): Snapshot {
+  const index = reader.f64()
+  const term = reader.f64()
+  const lists: NodeId[][] = []
+  for (let l = 0; l < 4; l++) {
+    const count = reader.u16()
+    const list: NodeId[] = []
+    for (let i = 0; i < count; i++) list.push(reader.str())
+    lists.push(list)
+  }
+  const autoLeave = reader.u8() === 1
+  return {
+    metadata: {
+      index,
+      term,
+      confState: {
+        voters: lists[0]!,
+        votersOutgoing: lists[1]!,
+        learners: lists[2]!,
+        learnersNext: lists[3]!,
+        autoLeave,
+      },
+    },
+    data: reader.bytes32(),
+  }
+}
+
+class Writer {
+  readonly #out: Uint8Array
+  readonly #view: DataView
+  at = 0
+
+  constructor(out: Uint8Array) {
+    this.#out = out
+    this.#view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+  }
+
+  u8(value: number): void {
+    this.#out[this.at++] = value
+  }
+
+  u16(value: number): void {
+    this.#view.setUint16(this.at, value)
+    this.at += 2
+  }
+
+  u32(value: number): void {
+    this.#view.setUint32(this.at, value)
+    this.at += 4
+  }
+
+  f64(value: number): void {
+    this.#view.setFloat64(this.at, value)
+    this.at += 8
+  }
+
+  bytes16(bytes: Uint8Array): void {
+    this.u16(bytes.length)
+    this.#out.set(bytes, this.at)
+    this.at += bytes.length
+  }
+
+  bytes32(bytes: Uint8Array): void {
+    this.u32(bytes.length)
+    this.#out.set(bytes, this.at)
+    this.at += bytes.length
+  }
+}
+
+class Reader {
+  readonly #bytes: Uint8Array
+  readonly #view: DataView
+  at = 0
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  }
+
+  #need(length: number): void {
+    if (this.at + length > this.#bytes.length) throw new RangeError('raft frame truncated')
+  }
+
+  u8(): number {
+    this.#need(1)
+    return this.#bytes[this.at++]!
+  }
+
+  u16(): number {
+    this.#need(2)
+    const value = this.#view.getUint16(this.at)
+    this.at += 2
+    return value
+  }
+
+  u32(): number {
+    this.#need(4)
+    const value = this.#view.getUint32(this.at)
+    this.at += 4
+    return value
+  }
+
+  f64(): number {
+    this.#need(8)
+    const value = this.#view.getFloat64(this.at)
+    this.at += 8
+    return value
+  }
+
+  /** A count of items of at least `itemBytesMin` each: refuses counts the frame cannot hold. */
+  count(itemBytesMin: number): number {
+    const count = this.u32()
+    if (count * itemBytesMin > this.#bytes.length - this.at)
+      throw new RangeError('raft frame count too large')
+    return count
+  }
+
+  /** A view of the next `[u32 length]` bytes: no copy. */
+  bytes32(): Uint8Array {
+    const length = this.u32()
+    this.#need(length)
+    const bytes = this.#bytes.subarray(this.at, this.at + length)
+    this.at += length
+    return bytes
+  }
+
+  str(): string {
+    const length = this.u16()
+    this.#need(length)
+    const bytes = this.#bytes.subarray(this.at, this.at + length)
+    this.at += length
+    return shortString(bytes)
+  }
+}
+
+/** Ids are short and almost always ASCII: decode those without a TextDecoder call. */
+function shortString(bytes: Uint8Array): string {
+  if (bytes.length > 64) return textDecoder.decode(bytes)
+  let out = ''
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!
+    if (byte >= 0x80) return textDecoder.decode(bytes)
+    out += String.fromCharCode(byte)
+  }
+  return out
 }
