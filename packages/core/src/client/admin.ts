@@ -1,5 +1,11 @@
 import type { TopicConfig } from '../broker/commands'
-import type { GroupPartitionDescription, TopicDescription } from '../node/protocol'
+import { LaminarError } from '../errors/laminar-error'
+import type {
+  ClusterDescription,
+  GroupPartitionDescription,
+  JoinResult,
+  TopicDescription,
+} from '../node/protocol'
 import type { BrokerRouter } from './broker-router'
 import { assertName, assertPartitionCount, assertPositiveInteger } from './limits'
 
@@ -99,5 +105,65 @@ export class Admin {
       pending: partitions.reduce((sum, p) => sum + p.pending, 0),
       partitions,
     }
+  }
+
+  /**
+   * Moves a partition onto `replicas` (as many as the topic's replication factor; the first is
+   * the preferred leader). Resolves once the controller committed the target; the group's leader
+   * then adds the new replicas as learners, promotes them once caught up and removes the old
+   * ones, while production and consumption go on. `describeCluster()` (or `describeTopic`) shows
+   * `currentReplicas` reaching `replicas`. Errors: NODE_NOT_FOUND, INVALID_ARGUMENT (count,
+   * duplicates), REASSIGNMENT_IN_PROGRESS, TOPIC_NOT_FOUND, PARTITION_NOT_FOUND.
+   */
+  async reassignPartition(options: { topic: string; partition: number; replicas: string[] }): Promise<void> {
+    assertName(options.topic, 'topic')
+    if (!Number.isSafeInteger(options.partition) || options.partition < 0) {
+      throw new LaminarError('INVALID_ARGUMENT', 'partition must be a non-negative integer')
+    }
+    if (!Array.isArray(options.replicas) || options.replicas.some((id) => typeof id !== 'string')) {
+      throw new LaminarError('INVALID_ARGUMENT', 'replicas must be a list of node ids')
+    }
+    await this.#router.toController({
+      op: 'reassignPartition',
+      topic: options.topic,
+      partition: options.partition,
+      replicas: [...options.replicas],
+    })
+    await this.#router.metadata(true)
+  }
+
+  /**
+   * Removes a node from the cluster: each of its replicas moves to another member (the one
+   * holding fewest), and the member is forgotten once the last move committed; the controller
+   * group replaces it as a voter first. Resolves once the removal is committed (the moves run
+   * on). Errors: NODE_NOT_FOUND; INVALID_ARGUMENT when it is the last active member or some
+   * partition would have fewer members to live on than its replication factor.
+   */
+  async removeNode(nodeId: string): Promise<void> {
+    if (typeof nodeId !== 'string' || nodeId.length === 0) {
+      throw new LaminarError('INVALID_ARGUMENT', 'nodeId must be a non-empty string')
+    }
+    await this.#router.toController({ op: 'removeNode', nodeId })
+    await this.#router.metadata(true)
+  }
+
+  /** Members, the controller group, and every partition's current and target replicas, as the controller leader knows them. */
+  async describeCluster(): Promise<ClusterDescription> {
+    return (await this.#router.toController({ op: 'describeCluster' })) as ClusterDescription
+  }
+
+  /** @internal A node joining at run time asks the controller to admit it. */
+  async join(nodeId: string, address: string): Promise<JoinResult> {
+    return (await this.#router.toController({ op: 'join', nodeId, address })) as JoinResult
+  }
+
+  /** @internal A partition leader reports that its group's voters reached the target replicas. */
+  async reassignmentDone(report: {
+    topic: string
+    topicId: number
+    partition: number
+    replicas: string[]
+  }): Promise<void> {
+    await this.#router.toController({ op: 'reassignmentDone', ...report })
   }
 }

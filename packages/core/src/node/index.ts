@@ -4,11 +4,13 @@ export type { LaminarNodeConfig, NodeTuning, PeerConfig } from './node-options'
 export { DEFAULT_NODE_TUNING } from './node-options'
 export type {
   ClientRequest,
+  ClusterDescription,
   ClusterMetadata,
   Delivery,
   FetchResult,
   GroupOptions,
   GroupPartitionDescription,
+  JoinResult,
   PartitionMetadata,
   ProduceResult,
   ReadResult,

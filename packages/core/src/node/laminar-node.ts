@@ -10,7 +10,9 @@ import type { Storage } from '../ports/storage'
 import type { Connection, Listener, Transport } from '../ports/transport'
 import { bootstrapConfState } from '../raft/index'
 import type { ConfState, NodeId } from '../raft/types'
-import { CONTROLLER_GROUP_ID, ControllerHost, partitionGroupId } from './controller-host'
+import { loadControllerBootstrap, requestJoin, saveControllerBootstrap } from './cluster-join'
+import { CONTROLLER_GROUP_ID, ControllerHost } from './controller-host'
+import { MembershipDriver } from './membership-driver'
 import { MultiRaft } from './multi-raft'
 import {
   controllerVoters,
@@ -21,6 +23,7 @@ import {
 } from './node-options'
 import { NodeRequestHandler } from './node-request-handler'
 import { sweepOrphanedLogs } from './orphaned-log-sweep'
+import { PartitionGroups, type PartitionLogOptions } from './partition-groups'
 import { PartitionHost } from './partition-host'
 import { PeerLinks } from './peer-links'
 import { encodeNodeId } from './proposal-envelope'
@@ -29,6 +32,9 @@ import { SegmentedGroupLog } from './segmented-group-log'
 import { ServerConnection } from './server-connection'
 
 export type NodeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
+
+/** Leaders move group memberships towards the controller's state every this many ticks (and on changes). */
+const MEMBERSHIP_EVERY_TICKS = 4
 
 /** A group as `status()` reports it. */
 export interface GroupStatus {
@@ -75,7 +81,10 @@ export class LaminarNode {
   #multiRaft: MultiRaft | undefined
   #peerLinks: PeerLinks | undefined
   #controller: ControllerHost | undefined
-  readonly #partitions = new Map<string, PartitionHost>()
+  #partitionGroups: PartitionGroups | undefined
+  #membership: MembershipDriver | undefined
+  /** Addresses of running nodes to ask for admission when this node has no controller bootstrap yet. */
+  readonly #seeds: readonly string[]
   readonly #connections = new Set<ServerConnection>()
   #client: LaminarClient | undefined
   #handler: NodeRequestHandler | undefined
@@ -86,8 +95,6 @@ export class LaminarNode {
   get #retentionEveryTicks(): number {
     return Math.max(1, Math.round(this.tuning.retentionCheckIntervalMs / this.tuning.tickIntervalMs))
   }
-  /** Partition groups being opened (their logs load asynchronously). */
-  readonly #opening = new Set<string>()
   readonly #logsDestroying = new Set<Promise<void>>()
   /** Whether the start-up sweep of orphaned partition logs has begun (it runs once per start). */
   #sweepStarted = false
@@ -101,6 +108,11 @@ export class LaminarNode {
     this.clock = config.clock ?? systemClock
     this.random = config.random ?? systemRandom
     this.#address = this.peers.find((p) => p.id === this.id)!.address
+    this.#seeds = [...(config.join ?? [])]
+  }
+
+  get #partitions(): ReadonlyMap<string, PartitionHost> {
+    return this.#partitionGroups?.hosts ?? new Map()
   }
 
   get state(): NodeState {
@@ -111,7 +123,10 @@ export class LaminarNode {
     return this.#address
   }
 
-  /** Opens storage, starts the controller group and listens for peers and clients. */
+  /**
+   * Opens storage, starts the controller group and listens for peers and clients. A node with
+   * `join` seeds and no stored controller configuration first asks the cluster to admit it.
+   */
   async start(): Promise<void> {
     if (this.#state !== 'created')
       throw new LaminarError('INVALID_ARGUMENT', `node ${this.id} is ${this.#state}`)
@@ -136,39 +151,98 @@ export class LaminarNode {
       clock: this.clock,
       peers: peerLinks,
       tickIntervalMs: this.tuning.tickIntervalMs,
-      onTick: () => {
-        for (const host of this.#partitions.values()) host.delivery.tick()
-        if (++this.#ticks % this.#retentionEveryTicks === 0) void this.#applyRetention()
-        if (!this.#sweepStarted && this.#controllerSettled()) {
-          this.#sweepStarted = true
-          this.#trackDestroy(this.#sweepOrphanedLogs())
-        }
-      },
+      onTick: () => this.#onTick(),
       onApplied: () => {},
       onFatal: (error) => {
         this.#fatal = error
       },
     })
     this.#multiRaft = multiRaft
-    const controller = new ControllerHost(this.peers)
-    this.#controller = controller
-    this.#handler = new NodeRequestHandler(this, controller, this.#partitions)
-    const voters = controllerVoters(this.peers, this.tuning.controllerVotersMax)
-    const learners = this.peers.map((p) => p.id).filter((id) => !voters.includes(id))
-    const group = await this.#openGroup(
-      CONTROLLER_GROUP_ID,
-      controller,
-      bootstrapConfState(voters, learners),
-      {},
-    )
-    controller.attach(group)
-    controller.onChange = () => this.#reconcile()
-    multiRaft.add(group)
+    // Peers may reach this node before its controller group exists: their messages are dropped
+    // until then (Raft retries), and requests are refused until the node runs.
     this.#listener = await this.transport.listen(this.#address, (connection) => this.#accept(connection))
+    const bootstrap = await this.#controllerBootstrap(peerLinks)
+    const controller = new ControllerHost(this.peers, bootstrap)
+    this.#controller = controller
+    const partitionGroups = new PartitionGroups({
+      nodeId: this.id,
+      controller,
+      multiRaft,
+      newHost: (topic, partition) => this.#newPartitionHost(topic, partition),
+      openGroup: (groupId, host, conf, logOptions) => this.#openGroup(groupId, host, conf, logOptions),
+      isRunning: () => this.#state === 'starting' || this.#state === 'running',
+      trackDestroy: (clearing) => this.#trackDestroy(clearing),
+      onFatal: (error) => {
+        this.#fatal = error
+      },
+    })
+    this.#partitionGroups = partitionGroups
+    this.#membership = new MembershipDriver({
+      controller,
+      partitions: partitionGroups.hosts,
+      controllerVotersMax: this.tuning.controllerVotersMax,
+      report: (report) => this.client().admin().reassignmentDone(report),
+      schedule: () => multiRaft.schedule(),
+    })
+    this.#handler = new NodeRequestHandler(this, controller, partitionGroups.hosts)
+    const group = await this.#openGroup(CONTROLLER_GROUP_ID, controller, bootstrap, {})
+    controller.attach(group)
+    controller.onChange = () => this.#onControllerChange()
+    multiRaft.add(group)
     multiRaft.startTicking()
     // A fresh cluster elects without waiting for a timeout.
-    if (voters[0] === this.id && group.raft.status().term === 0) group.raft.campaign()
+    if (bootstrap.voters[0] === this.id && group.raft.status().term === 0) group.raft.campaign()
     this.#state = 'running'
+  }
+
+  /**
+   * The controller group's starting configuration: the one stored when this node joined, else
+   * (first start with seeds) the one the cluster answers when it admits this node, else the
+   * first 3 or 5 configured nodes as voters and the others as learners.
+   */
+  async #controllerBootstrap(peerLinks: PeerLinks): Promise<ConfState> {
+    const stored = await loadControllerBootstrap(this.storage)
+    if (stored !== undefined) return stored
+    if (this.#seeds.length === 0) {
+      const voters = controllerVoters(this.peers, this.tuning.controllerVotersMax)
+      const learners = this.peers.map((p) => p.id).filter((id) => !voters.includes(id))
+      return bootstrapConfState(voters, learners)
+    }
+    const admitted = await requestJoin({
+      nodeId: this.id,
+      address: this.#address,
+      seeds: this.#seeds,
+      transport: this.transport,
+      clock: this.clock,
+      random: this.random,
+      token: this.tuning.token,
+      requestTimeoutMs: this.tuning.requestTimeoutMs,
+      roundsMax: 10,
+    })
+    for (const member of admitted.members) peerLinks.setPeer(member.id, member.address)
+    await saveControllerBootstrap(this.storage, admitted.controllerBootstrap)
+    return admitted.controllerBootstrap
+  }
+
+  #onTick(): void {
+    for (const host of this.#partitions.values()) host.delivery.tick()
+    if (++this.#ticks % this.#retentionEveryTicks === 0) void this.#applyRetention()
+    if (this.#ticks % MEMBERSHIP_EVERY_TICKS === 0 && this.#state === 'running') this.#membership?.step()
+    if (!this.#sweepStarted && this.#controllerSettled()) {
+      this.#sweepStarted = true
+      this.#trackDestroy(this.#sweepOrphanedLogs())
+    }
+  }
+
+  /** The controller's state changed: follow its placement, reach new members, move memberships. */
+  #onControllerChange(): void {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return
+    for (const member of this.#controller?.stateMachine.members() ?? []) {
+      const address = member.addresses.peer ?? member.addresses.client
+      if (address !== undefined) this.#peerLinks?.setPeer(member.nodeId, address)
+    }
+    this.#partitionGroups?.reconcile()
+    if (this.#state === 'running') this.#membership?.step()
   }
 
   /** Opens a group's log (recovering it from storage) and builds its Raft node on it. */
@@ -176,7 +250,7 @@ export class LaminarNode {
     groupId: string,
     applier: ControllerHost | PartitionHost,
     bootstrap: ConfState,
-    logOptions: { segmentBytesMax?: number; retentionBytesMax?: number; retentionAgeMsMax?: number },
+    logOptions: PartitionLogOptions,
   ): Promise<RaftGroup> {
     const log = await SegmentedLog.open(this.storage, groupId, {
       entryCacheBytesMax: this.tuning.entryCacheBytesPerGroupMax,
@@ -220,18 +294,6 @@ export class LaminarNode {
     return this.#incarnationBytes
   }
 
-  /** The partition group ids the controller's placement, as applied here, assigns to this node. */
-  #placedGroupIds(): Set<string> {
-    const placed = new Set<string>()
-    for (const topic of this.#controller?.topics() ?? []) {
-      for (const assignment of topic.partitions) {
-        if (assignment.replicas.includes(this.id))
-          placed.add(partitionGroupId(topic.topicId, assignment.partition))
-      }
-    }
-    return placed
-  }
-
   /**
    * True once the controller group has replayed what it had committed before this start, hears
    * a leader, and has applied every entry it knows committed: the placement it holds is then the
@@ -246,55 +308,22 @@ export class LaminarNode {
   /** Clears partition logs left in storage that this node no longer keeps (see sweepOrphanedLogs). */
   #sweepOrphanedLogs(): Promise<void> {
     // The placement as of the latest controller version (it may change while the sweep runs).
-    let placedVersion = -1
-    let placed = new Set<string>()
+    let keptVersion = -1
+    let kept = new Set<string>()
     const isPlaced = (groupId: string): boolean => {
       const version = this.#controller?.stateMachine.version ?? -1
-      if (version !== placedVersion) {
-        placedVersion = version
-        placed = this.#placedGroupIds()
+      if (version !== keptVersion) {
+        keptVersion = version
+        kept = this.#partitionGroups?.placedGroupIds() ?? new Set()
       }
-      return placed.has(groupId)
+      return kept.has(groupId)
     }
     return sweepOrphanedLogs({
       storage: this.storage,
       groupCommit: this.#groupCommit!,
-      isKept: (groupId) => isPlaced(groupId) || this.#partitions.has(groupId) || this.#opening.has(groupId),
+      isKept: (groupId) => isPlaced(groupId) || this.#partitionGroups?.isKept(groupId) === true,
       isRunning: () => this.#state === 'running',
     })
-  }
-
-  /** Starts the partition groups the controller placed here and stops those it took away. */
-  #reconcile(): void {
-    const controller = this.#controller
-    const multiRaft = this.#multiRaft
-    if (controller === undefined || multiRaft === undefined || this.#state === 'stopped') return
-    const wanted = new Set<string>()
-    for (const topic of controller.topics()) {
-      for (const assignment of topic.partitions) {
-        if (!assignment.replicas.includes(this.id)) continue
-        const groupId = partitionGroupId(topic.topicId, assignment.partition)
-        wanted.add(groupId)
-        if (this.#partitions.has(groupId) || this.#opening.has(groupId)) continue
-        this.#opening.add(groupId)
-        void this.#startPartition(groupId, topic, assignment.partition, assignment.replicas).finally(() => {
-          this.#opening.delete(groupId)
-        })
-      }
-    }
-    for (const [groupId, host] of this.#partitions) {
-      if (wanted.has(groupId)) continue
-      this.#partitions.delete(groupId)
-      host.stop()
-      multiRaft.remove(groupId)
-      this.#destroyLog(host.group)
-    }
-  }
-
-  /** Clears a stopped group's log from storage; `stop()` waits for clears under way. */
-  #destroyLog(group: RaftGroup): void {
-    if (!(group.log instanceof SegmentedGroupLog)) return
-    this.#trackDestroy(group.log.destroy())
   }
 
   /** Keeps a storage clear under way for `stop()` to wait on; a failure makes the node fail. */
@@ -307,13 +336,8 @@ export class LaminarNode {
     this.#logsDestroying.add(done)
   }
 
-  async #startPartition(
-    groupId: string,
-    topic: TopicMetadata,
-    partition: number,
-    replicas: string[],
-  ): Promise<void> {
-    const host = new PartitionHost({
+  #newPartitionHost(topic: TopicMetadata, partition: number): PartitionHost {
+    return new PartitionHost({
       topic,
       partition,
       clock: this.clock,
@@ -321,30 +345,6 @@ export class LaminarNode {
       memberSessionTimeoutMs: this.tuning.memberSessionTimeoutMs,
       produceDeadLetter: (deadLetterTopic, record) => this.#produceDeadLetter(deadLetterTopic, record),
     })
-    let group: RaftGroup
-    try {
-      group = await this.#openGroup(groupId, host, bootstrapConfState(replicas), {
-        segmentBytesMax: topic.config.segmentBytes,
-        ...(topic.config.retentionBytes > 0 ? { retentionBytesMax: topic.config.retentionBytes } : {}),
-        ...(topic.config.retentionMs > 0 ? { retentionAgeMsMax: topic.config.retentionMs } : {}),
-      })
-    } catch (error) {
-      this.#fatal = error
-      return
-    }
-    // The topic may have been deleted, or the node stopped, while the log opened.
-    const stillWanted = this.#controller?.stateMachine.topic(topic.name)?.topicId === topic.topicId
-    if (this.#state === 'stopping' || this.#state === 'stopped') return
-    if (!stillWanted) {
-      group.stop()
-      this.#destroyLog(group)
-      return
-    }
-    host.attach(group)
-    this.#partitions.set(groupId, host)
-    this.#multiRaft!.add(group)
-    // The preferred replica of a fresh group campaigns at once: leaders land where placement spread them.
-    if (replicas[0] === this.id && group.raft.status().term === 0) group.raft.campaign()
   }
 
   /** One retention pass over the partitions hosted here, never two at once. */

@@ -73,8 +73,17 @@ export const DEFAULT_NODE_TUNING: Readonly<NodeTuning> = Object.freeze({
 
 export interface LaminarNodeConfig {
   id: NodeId
-  /** Every node of the cluster, this one included, in the same order on every node. */
+  /**
+   * Every node of the cluster, this one included, in the same order on every node. A node
+   * joining a running cluster (with `join`) may list only itself: it learns the others from the
+   * controller.
+   */
   peers: PeerConfig[]
+  /**
+   * Addresses of nodes already running (any one will do): on its first start this node asks the
+   * cluster to admit it as a member; restarts find the answer in storage.
+   */
+  join?: string[]
   transport: Transport
   /** Opened by the node when not open yet; closed by `stop()`. */
   storage: Storage
@@ -90,6 +99,12 @@ export function resolveTuning(config: LaminarNodeConfig): NodeTuning {
   }
   if (!Array.isArray(config.peers) || !config.peers.some((p) => p.id === config.id)) {
     throw new LaminarError('INVALID_ARGUMENT', `peers must list every node, this one (${config.id}) included`)
+  }
+  if (
+    config.join !== undefined &&
+    (!Array.isArray(config.join) || config.join.some((a) => typeof a !== 'string'))
+  ) {
+    throw new LaminarError('INVALID_ARGUMENT', 'join must be a list of addresses')
   }
   const ids = new Set(config.peers.map((p) => p.id))
   if (ids.size !== config.peers.length) throw new LaminarError('INVALID_ARGUMENT', 'peers has duplicate ids')

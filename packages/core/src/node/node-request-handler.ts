@@ -75,6 +75,14 @@ export class NodeRequestHandler {
         })
       case 'status':
         return this.#node.status()
+      case 'join':
+      case 'removeNode':
+      case 'reassignPartition':
+      case 'reassignmentDone':
+        this.#requireControllerLeader()
+        return this.#controller.serveMembership(request)
+      case 'describeCluster':
+        return this.#controller.describeCluster()
       case 'createTopic': {
         this.#requireControllerLeader()
         await this.#controller.ensureMembers()

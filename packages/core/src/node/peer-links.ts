@@ -181,6 +181,31 @@ export class PeerLinks {
     }
   }
 
+  /**
+   * Adds a peer learned at run time (a member that joined), or points a known one at a new
+   * address (its connection is reopened there).
+   */
+  setPeer(peer: NodeId, address: string): void {
+    if (peer === this.#options.selfId || this.#closed) return
+    const link = this.#links.get(peer)
+    if (link === undefined) {
+      this.#links.set(peer, {
+        peer,
+        address,
+        connection: undefined,
+        connecting: false,
+        retryAtMs: 0,
+        pending: [],
+      })
+      return
+    }
+    if (link.address === address) return
+    link.address = address
+    link.connection?.close()
+    link.connection = undefined
+    link.retryAtMs = 0
+  }
+
   /** Closes the link to one peer (used when that peer restarts). */
   reset(peer: NodeId): void {
     const link = this.#links.get(peer)

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr'
 import { LaminarError, type LaminarErrorCode } from '../errors/laminar-error'
-import type { NodeId } from '../raft/types'
+import type { ConfState, NodeId } from '../raft/types'
 import { decodeRaftFrame, encodeRaftFrame, RAFT_FRAME_KIND, type RaftGroupMessages } from './raft-wire'
 
 /**
@@ -159,6 +159,15 @@ export type ClientRequest =
   /** Answered by the partition leader only (others say NOT_LEADER): finds the leader. */
   | { op: 'leader'; topic: string; partition: number }
   | { op: 'status' }
+  // ---- membership (controller leader, but describeCluster: any node) ----
+  /** A node joining at run time asks to become a member; answered with a {@link JoinResult}. */
+  | { op: 'join'; nodeId: string; address: string }
+  /** Moves the node's replicas elsewhere, then forgets the member. */
+  | { op: 'removeNode'; nodeId: string }
+  | { op: 'reassignPartition'; topic: string; partition: number; replicas: string[] }
+  /** From a partition leader: the group's voters reached the target replicas. */
+  | { op: 'reassignmentDone'; topic: string; topicId: number; partition: number; replicas: string[] }
+  | { op: 'describeCluster' }
 
 export type ClientOp = ClientRequest['op']
 
@@ -212,8 +221,10 @@ export function fromWireError(wire: WireError): LaminarError {
 
 export interface PartitionMetadata {
   partition: number
-  /** replicas[0] is the preferred leader. */
+  /** The target replicas; replicas[0] is the preferred leader. */
   replicas: string[]
+  /** The group's voters as last reported; differs from `replicas` while a reassignment runs. */
+  currentReplicas: string[]
   /** The leader as the answering node knows it; null when it does not host the partition. */
   leader: string | null
 }
@@ -224,6 +235,32 @@ export interface TopicDescription {
   replicationFactor: number
   config: Record<string, number>
   partitions: PartitionMetadata[]
+}
+
+/** What a joining node needs before it can start its controller group. */
+export interface JoinResult {
+  /**
+   * The configuration the controller group started from (not in its log): a joiner's Raft must
+   * start from the same one to replay the log's membership changes identically.
+   */
+  controllerBootstrap: ConfState
+  members: Array<{ id: string; address: string }>
+}
+
+/** Members, the controller group and every partition's current and target replicas. */
+export interface ClusterDescription {
+  controllerLeader: string | null
+  /** The controller group's configuration as the answering node applied it. */
+  controllerVoters: string[]
+  controllerLearners: string[]
+  members: Array<{ id: string; address: string; leaving: boolean }>
+  partitions: Array<{
+    topic: string
+    partition: number
+    replicas: string[]
+    currentReplicas: string[]
+    reassigning: boolean
+  }>
 }
 
 export interface ClusterMetadata {

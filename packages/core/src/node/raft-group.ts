@@ -1,6 +1,7 @@
 import { LaminarError } from '../errors/laminar-error'
 import { decodeConfChange, RaftError, RawNode } from '../raft/index'
 import type {
+  ConfChange,
   Entry,
   LogStorage,
   NodeId,
@@ -186,6 +187,24 @@ export class RaftGroup {
     return new Promise((resolve, reject) => {
       this.#pending.set(sequence, { resolve, reject })
     })
+  }
+
+  /**
+   * Proposes a membership change on the leader. Nothing waits for it: the caller watches the
+   * configuration (`raft.status().config`) and tries again later if it was dropped. Throws
+   * NOT_LEADER, or PROPOSAL_DROPPED when Raft cannot take it now (a change pending, a transfer).
+   */
+  proposeConfChange(change: ConfChange): void {
+    if (this.#stopped) throw new LaminarError('NODE_STOPPED', `group ${this.groupId} stopped`)
+    if (!this.#isLeader) throw this.notLeader()
+    try {
+      this.raft.proposeConfChange(change)
+    } catch (error) {
+      if (!(error instanceof RaftError)) throw error
+      throw new LaminarError('PROPOSAL_DROPPED', `conf change dropped by ${this.groupId}: ${error.message}`, {
+        cause: error,
+      })
+    }
   }
 
   /** Applies the soft state of a Ready: leadership changes fail what can no longer commit here. */

@@ -1,0 +1,97 @@
+import { LaminarClient } from '../client/laminar-client'
+import { TransportChannel } from '../client/node-channel'
+import { LaminarError } from '../errors/laminar-error'
+import { LogKeys } from '../log/keys'
+import type { Clock } from '../ports/clock'
+import type { Random } from '../ports/random'
+import type { Storage } from '../ports/storage'
+import type { Transport } from '../ports/transport'
+import type { ConfState } from '../raft/types'
+import type { JoinResult } from './protocol'
+
+/**
+ * Node-local facts kept beside the logs (not replicated): under their own group prefix, outside
+ * `p/`, so the orphaned-log sweep never touches them.
+ */
+const NODE_META_KEYS = new LogKeys('node-meta')
+/** The controller group's starting configuration, as a joiner was told it. */
+const CONTROLLER_BOOTSTRAP_KIND = 0x01
+
+function controllerBootstrapKey(): Uint8Array {
+  return NODE_META_KEYS.single(CONTROLLER_BOOTSTRAP_KIND as Parameters<LogKeys['single']>[0])
+}
+
+/** The controller bootstrap this node stored when it joined, if it ever did. */
+export async function loadControllerBootstrap(storage: Storage): Promise<ConfState | undefined> {
+  const bytes = await storage.get(controllerBootstrapKey())
+  if (bytes === undefined) return undefined
+  try {
+    const conf = JSON.parse(new TextDecoder().decode(bytes)) as ConfState
+    if (!Array.isArray(conf.voters) || !Array.isArray(conf.learners)) throw new TypeError('not a ConfState')
+    return conf
+  } catch (cause) {
+    throw new LaminarError('STORAGE_CORRUPT', 'stored controller bootstrap is not a configuration', {
+      cause,
+      details: { key: 'node-meta/controller-bootstrap' },
+    })
+  }
+}
+
+/** Stores the controller bootstrap durably: a restarted joiner must start from the same one. */
+export async function saveControllerBootstrap(storage: Storage, conf: ConfState): Promise<void> {
+  const value = new TextEncoder().encode(JSON.stringify(conf))
+  await storage.write([{ type: 'put', key: controllerBootstrapKey(), value }], { sync: true })
+}
+
+export interface JoinRequestOptions {
+  nodeId: string
+  /** Where this node listens (peers and clients). */
+  address: string
+  /** Addresses of nodes already running; any one will do. */
+  seeds: readonly string[]
+  transport: Transport
+  clock: Clock
+  random: Random
+  token: string
+  requestTimeoutMs: number
+  /** Rounds of attempts (each follows leader hints a bounded number of times). */
+  roundsMax: number
+}
+
+/**
+ * Asks a running cluster to admit this node: the controller leader commits a `join` and answers
+ * the controller's bootstrap configuration and the members' addresses. Retries a bounded number
+ * of rounds (a seed still starting, an election), then fails with the last error.
+ */
+export async function requestJoin(options: JoinRequestOptions): Promise<JoinResult> {
+  if (options.seeds.length === 0)
+    throw new LaminarError('INVALID_ARGUMENT', 'join needs at least one seed address')
+  const channel = new TransportChannel({
+    transport: options.transport,
+    clock: options.clock,
+    brokers: options.seeds,
+    clientId: `${options.nodeId}-join`,
+    token: options.token,
+    inFlightPerConnectionMax: 16,
+  })
+  const client = new LaminarClient({
+    channel,
+    clock: options.clock,
+    random: options.random,
+    requestTimeoutMs: options.requestTimeoutMs,
+  })
+  try {
+    let lastError: unknown
+    for (let round = 0; round < options.roundsMax; round++) {
+      try {
+        return await client.admin().join(options.nodeId, options.address)
+      } catch (error) {
+        lastError = error
+        await new Promise<void>((resolve) => options.clock.setTimer(resolve, 100))
+      }
+    }
+    throw lastError
+  } finally {
+    client.close()
+  }
+}
