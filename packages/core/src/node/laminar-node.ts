@@ -190,8 +190,9 @@ export class LaminarNode {
     controller.onChange = () => this.#onControllerChange()
     multiRaft.add(group)
     multiRaft.startTicking()
-    // A fresh cluster elects without waiting for a timeout.
-    if (bootstrap.voters[0] === this.id && group.raft.status().term === 0) group.raft.campaign()
+    // A fresh cluster elects without waiting for a timeout (a joiner waits to be told the config).
+    if (this.#seeds.length === 0 && bootstrap.voters[0] === this.id && group.raft.status().term === 0)
+      group.raft.campaign()
     this.#state = 'running'
   }
 
