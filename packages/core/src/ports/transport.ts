@@ -28,6 +28,9 @@ export interface Connection {
   /**
    * Queue one frame. Returns false when the connection's buffer is over its high-water mark:
    * the caller should wait for `drain`. A closed connection drops the frame and returns false.
+   * The frame belongs to the connection once sent: the caller must not modify it afterwards
+   * (a transport may queue it or hand it to the receiver without copying), and a receiver must
+   * not modify the frames it is given.
    */
   send(frame: Uint8Array): boolean
   /** Bytes queued but not yet handed to the network. */

@@ -10,8 +10,9 @@ interface QueuedFrame {
 }
 
 /**
- * One end of an in-memory connection. Frames are copied on send, so sender and receiver never
- * share a buffer. Each direction is FIFO (unless the network's policy reorders a frame) and the
+ * One end of an in-memory connection. A sent frame belongs to the connection (the Transport
+ * contract): the receiver gets the sender's bytes, copied only when the network's `copyFrames`
+ * says the sender reuses its buffer. Receivers never write into a frame. Each direction is FIFO (unless the network's policy reorders a frame) and the
  * close signal travels behind the data, like a TCP FIN.
  *
  * Invariants: `bufferedBytes` counts this end's frames accepted by `send` and not yet delivered
@@ -75,8 +76,8 @@ export class MemoryConnection implements Connection {
     this.#network.tap?.(this.localHost, this.remoteHost, frame)
     const fate = this.#network.policy.frameFate(this.localHost, this.remoteHost, frame.byteLength)
     if (fate.drop) return this.#bufferedBytes < this.#highWaterMarkBytes
-    // A real copy: the sender may reuse its buffer at once (Buffer#slice would only be a view).
-    const copy = new Uint8Array(frame)
+    // With copyFrames, a real copy: that sender reuses its buffer at once (Buffer#slice would only be a view).
+    const copy = this.#network.copyFrames ? new Uint8Array(frame) : frame
     const bytes = copy.byteLength
     this.#bufferedBytes += bytes
     const scheduler = this.#network.scheduler
@@ -89,7 +90,7 @@ export class MemoryConnection implements Connection {
       this.#armQueue()
     }
     if (fate.duplicateDelayMs !== undefined) {
-      const duplicate = new Uint8Array(frame)
+      const duplicate = this.#network.copyFrames ? new Uint8Array(frame) : frame
       scheduler.schedule(fate.delayMs + fate.duplicateDelayMs, () => this.#deliver(duplicate, 0))
     }
     if (this.#bufferedBytes >= this.#highWaterMarkBytes) {

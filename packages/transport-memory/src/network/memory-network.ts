@@ -21,6 +21,13 @@ export interface MemoryNetworkOptions {
   policy?: LinkPolicy
   /** Per-connection buffer bound in bytes; see {@link Connection.send}. */
   highWaterMarkBytes?: number
+  /**
+   * Copy every frame on send (default false). A sent frame belongs to the connection (the
+   * Transport contract), so handing the sender's bytes to the receiver is safe for senders that
+   * keep it: LaminarNodes and clients never touch a frame after sending it. Turn it on for a
+   * sender that packs every frame into one reused buffer (the simulator's Raft processes do).
+   */
+  copyFrames?: boolean
 }
 
 interface HostState {
@@ -46,10 +53,14 @@ export class MemoryNetwork {
   /** The link policy; replaceable at any time (the Simulation swaps in its fault model). */
   policy: LinkPolicy
   readonly highWaterMarkBytes: number
+  /** See {@link MemoryNetworkOptions.copyFrames}. */
+  readonly copyFrames: boolean
   /** Sees every frame handed to `send` on an open connection (the Simulation hashes them into its trace). */
   tap: ((fromHost: string, toHost: string, frame: Uint8Array) => void) | undefined
   readonly #registrations = new Map<string, Registration>()
   readonly #hosts = new Map<string, HostState>()
+  /** Bumped by every crash of a host; transports remember the one they were made in. */
+  readonly #incarnations = new Map<string, number>()
   #connectionSeq = 0
   #hostSeq = 0
 
@@ -62,6 +73,7 @@ export class MemoryNetwork {
       throw new LaminarError('INVALID_ARGUMENT', 'highWaterMarkBytes must be a positive integer')
     }
     this.highWaterMarkBytes = highWaterMarkBytes
+    this.copyFrames = options.copyFrames ?? false
   }
 
   /** A transport whose connections and listeners live on `host` (default: a fresh unique host). */
@@ -71,7 +83,20 @@ export class MemoryNetwork {
       throw new LaminarError('INVALID_ARGUMENT', 'host must be a non-empty string')
     }
     this.#host(host)
-    return new MemoryTransport(this, host)
+    return new MemoryTransport(this, host, this.#incarnations.get(host) ?? 0)
+  }
+
+  /**
+   * @internal Refuses a transport made before its host crashed: a process cut short by a crash
+   * may still finish an `await` (storage, a timer already due) and must not listen or dial as
+   * the host's next incarnation (it would take the restarted node's address).
+   */
+  assertIncarnation(host: string, incarnation: number): void {
+    if ((this.#incarnations.get(host) ?? 0) !== incarnation) {
+      throw new LaminarError('CONNECTION_CLOSED', `host ${host} crashed: its old transport is closed`, {
+        details: { host },
+      })
+    }
   }
 
   /** Addresses currently listened on, in listen order. */
@@ -196,6 +221,7 @@ export class MemoryNetwork {
    * The host can be used again (a restart) through a new transport on the same name.
    */
   crashHost(host: string): void {
+    this.#incarnations.set(host, (this.#incarnations.get(host) ?? 0) + 1)
     const state = this.#hosts.get(host)
     if (state === undefined) return
     this.#hosts.delete(host)

@@ -10,17 +10,27 @@ export class MemoryTransport implements Transport {
   /** The host this transport's listeners and connections live on. */
   readonly host: string
 
+  /** The host's incarnation this transport belongs to: a crash of the host ends it. */
+  readonly #incarnation: number
+
   /** @internal Use {@link MemoryNetwork.transport}. */
-  constructor(network: MemoryNetwork, host: string) {
+  constructor(network: MemoryNetwork, host: string, incarnation: number) {
     this.network = network
     this.host = host
+    this.#incarnation = incarnation
   }
 
   async listen(address: string, onConnection: (connection: Connection) => void): Promise<Listener> {
+    this.network.assertIncarnation(this.host, this.#incarnation)
     return this.network.listen(this.host, address, onConnection)
   }
 
   connect(address: string): Promise<Connection> {
+    try {
+      this.network.assertIncarnation(this.host, this.#incarnation)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return this.network.connect(this.host, address)
   }
 }

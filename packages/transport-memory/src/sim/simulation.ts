@@ -72,7 +72,8 @@ export class Simulation<P extends SimProcess = SimProcess> {
           this.time.queue.cancel(handle as Parameters<typeof this.time.queue.cancel>[0])
       },
     }
-    this.network = new MemoryNetwork({ clock: globalClock, policy: this.links })
+    // copyFrames: the simulated Raft processes pack every frame into one reused scratch buffer.
+    this.network = new MemoryNetwork({ clock: globalClock, policy: this.links, copyFrames: true })
     // Every frame sent goes into the trace: two runs of a seed agree on every message.
     this.network.tap = (fromHost, toHost, frame) => {
       this.#trace.text(`${this.time.nowMs} ${fromHost}>${toHost} ${frame.byteLength} `)
