@@ -4,6 +4,8 @@ import { describeFaultSettings, runLaminarSeed } from '../src/index'
 /**
  * Real LaminarNodes in the simulator: a producer and a consumer group under seeded faults
  * (partitions, clogging, crashes, pauses, delay, skew), then healing, then the queue checkers.
+ * Every 4th seed adds membership churn: a 4th node joins at run time, partitions move between
+ * members and one node is removed, all under the same faults.
  * CI sweeps 200 seeds of 2 simulated seconds; `LAMINAR_SIM_SEEDS` runs more (nightly).
  */
 const seeds = Number(process.env.LAMINAR_SIM_SEEDS ?? 200)
@@ -16,10 +18,14 @@ describe('LaminarNode simulation', () => {
     const failures: string[] = []
     let acked = 0
     let redelivered = 0
+    let moves = 0
+    let removals = 0
     for (let seed = 1; seed <= seeds; seed++) {
       const result = await runLaminarSeed({ seed, simSeconds })
       acked += result.acked
       redelivered += result.redelivered
+      moves += result.moves
+      removals += result.removals
       if (!result.ok) {
         failures.push(
           `seed ${seed} (${describeFaultSettings(result.settings)}): ${result.violations
@@ -29,9 +35,13 @@ describe('LaminarNode simulation', () => {
         )
       }
     }
-    console.log(`laminar sim: ${seeds} seeds, ${acked} acknowledged, ${redelivered} redelivered`)
+    console.log(
+      `laminar sim: ${seeds} seeds, ${acked} acknowledged, ${redelivered} redelivered, ${moves} partition moves, ${removals} node removals`,
+    )
     expect(failures).toEqual([])
     expect(acked).toBeGreaterThan(seeds * 10)
+    // Every 4th seed runs membership churn (a node joins, partitions move, a node is removed).
+    if (seeds >= 4) expect(moves).toBeGreaterThan(0)
   })
 
   it('replays a seed to the same trace', async () => {

@@ -159,6 +159,11 @@ export class BrokerRouter {
         }
         if (error.code === 'NOT_LEADER' && error.leaderHint !== undefined && error.leaderHint !== nodeId) {
           setLeader(error.leaderHint) // follow the hint at once
+          // A leader the cached metadata does not list (a node that joined since): learn its address.
+          const hint = error.leaderHint
+          if (request.op !== 'metadata' && this.#metadata?.nodes.some((n) => n.id === hint) === false) {
+            await this.metadata(true).catch(() => undefined)
+          }
           continue
         }
         setLeader(undefined)

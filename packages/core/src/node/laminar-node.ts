@@ -87,6 +87,8 @@ export class LaminarNode {
   readonly #seeds: readonly string[]
   readonly #connections = new Set<ServerConnection>()
   #client: LaminarClient | undefined
+  /** The in-process client's way to other nodes. */
+  #clientChannel: TransportChannel | undefined
   #handler: NodeRequestHandler | undefined
   #fatal: unknown
   #groupCommit: GroupCommit | undefined
@@ -158,9 +160,6 @@ export class LaminarNode {
       },
     })
     this.#multiRaft = multiRaft
-    // Peers may reach this node before its controller group exists: their messages are dropped
-    // until then (Raft retries), and requests are refused until the node runs.
-    this.#listener = await this.transport.listen(this.#address, (connection) => this.#accept(connection))
     const bootstrap = await this.#controllerBootstrap(peerLinks)
     const controller = new ControllerHost(this.peers, bootstrap)
     this.#controller = controller
@@ -189,6 +188,10 @@ export class LaminarNode {
     controller.attach(group)
     controller.onChange = () => this.#onControllerChange()
     multiRaft.add(group)
+    // Listening comes after the storage reads above: a start cut short by a crash never holds
+    // the address its next incarnation needs. A joiner's seeds may reach it before: their Raft
+    // messages are dropped until then (Raft retries).
+    this.#listener = await this.transport.listen(this.#address, (connection) => this.#accept(connection))
     multiRaft.startTicking()
     // A fresh cluster elects without waiting for a timeout (a joiner waits to be told the config).
     if (this.#seeds.length === 0 && bootstrap.voters[0] === this.id && group.raft.status().term === 0)
@@ -242,6 +245,9 @@ export class LaminarNode {
       const address = member.addresses.peer ?? member.addresses.client
       if (address !== undefined) this.#peerLinks?.setPeer(member.nodeId, address)
     }
+    this.#clientChannel?.setAddresses(
+      new Map((this.#controller?.nodeAddresses() ?? []).map((n) => [n.id, n.address])),
+    )
     this.#partitionGroups?.reconcile()
     if (this.#state === 'running') this.#membership?.step()
   }
@@ -409,14 +415,19 @@ export class LaminarNode {
   /** A client living in this process: this node's requests skip the network. */
   client(): LaminarClient {
     if (this.#client === undefined) {
+      const nodes = this.#controller?.nodeAddresses() ?? this.peers
       const remote = new TransportChannel({
         transport: this.transport,
         clock: this.clock,
-        brokers: this.peers.map((p) => p.address),
+        brokers: nodes.map((n) => n.address),
         clientId: `${this.id}-local`,
         token: this.tuning.token,
         inFlightPerConnectionMax: this.tuning.requestsInFlightPerConnectionMax,
       })
+      // Node ids resolve to addresses at once (a joined node's own config lists only itself),
+      // and stay current as members join (see #onControllerChange).
+      remote.setAddresses(new Map(nodes.map((n) => [n.id, n.address])))
+      this.#clientChannel = remote
       const channel = new LocalFirstChannel(this.id, (request) => this.handleRequest(request), remote)
       this.#client = new LaminarClient({ channel, clock: this.clock, random: this.random })
     }

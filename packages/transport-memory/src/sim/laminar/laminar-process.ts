@@ -9,10 +9,18 @@ import type { ProcessContext, ProcessFactory, SimProcess } from '../process'
 export class LaminarNodeProcess implements SimProcess {
   readonly node: LaminarNode
 
-  constructor(context: ProcessContext, options: Partial<NodeTuning> = {}) {
+  /**
+   * With `joiner`, that node is not one of the cluster's founders: the others are configured
+   * without it, and it starts with only itself and the founders' addresses as join seeds, so it
+   * is admitted at run time (and finds its admission in storage after a restart).
+   */
+  constructor(context: ProcessContext, options: Partial<NodeTuning> = {}, joiner?: string) {
+    const founders = context.peers.filter((peer) => peer.id !== joiner)
+    const joining = context.id === joiner
     this.node = new LaminarNode({
       id: context.id,
-      peers: context.peers,
+      peers: joining ? context.peers.filter((peer) => peer.id === joiner) : founders,
+      ...(joining ? { join: founders.map((peer) => peer.address) } : {}),
       transport: context.transport,
       storage: context.storage,
       clock: context.clock,
@@ -36,8 +44,14 @@ export class LaminarNodeProcess implements SimProcess {
   }
 }
 
-/** Simulated LaminarNodes with the given tuning (simulation-friendly defaults below). */
-export function laminarProcessFactory(options: Partial<NodeTuning> = {}): ProcessFactory<LaminarNodeProcess> {
+/**
+ * Simulated LaminarNodes with the given tuning (simulation-friendly defaults below); `joiner`
+ * names a node that joins the founders at run time.
+ */
+export function laminarProcessFactory(
+  options: Partial<NodeTuning> = {},
+  joiner?: string,
+): ProcessFactory<LaminarNodeProcess> {
   const tuning: Partial<NodeTuning> = { requestTimeoutMs: 2_000, memberSessionTimeoutMs: 2_000, ...options }
-  return (context) => new LaminarNodeProcess(context, tuning)
+  return (context) => new LaminarNodeProcess(context, tuning, joiner)
 }

@@ -6,6 +6,7 @@ import { Prng } from '../prng'
 import { Simulation } from '../simulation'
 import { laminarProcessFactory } from './laminar-process'
 import { LaminarWorkload } from './laminar-workload'
+import { MembershipChurn } from './membership-churn'
 
 /**
  * The faults a LaminarNode cluster is run under by default. Nodes talk over connections with
@@ -28,6 +29,11 @@ export interface LaminarSeedRunOptions {
   /** Bound on the liveness phase in simulated ms; default 30 000. */
   livenessTimeoutMs?: number
   faults?: readonly FaultKind[]
+  /**
+   * Membership under faults: a 4th node joins the 3 founders at run time, partitions are moved
+   * between members throughout, and one node is removed. Default: every 4th seed.
+   */
+  membership?: boolean
 }
 
 export interface LaminarSeedRunResult {
@@ -40,6 +46,9 @@ export interface LaminarSeedRunResult {
   consumed: number
   /** Deliveries beyond the first of each message (at-least-once at work under faults). */
   redelivered: number
+  /** Partition moves the controller accepted, and node removals (membership runs only). */
+  moves: number
+  removals: number
   simMs: number
   replayCommand: string
 }
@@ -56,15 +65,24 @@ export async function runLaminarSeed(options: LaminarSeedRunOptions): Promise<La
     new Prng(options.seed ^ 0x5eed_f00d),
     options.faults ?? LAMINAR_FAULT_KINDS,
   )
+  const membership = options.membership ?? options.seed % 4 === 0
   const sim = new Simulation({
     seed: options.seed,
-    nodes: 3,
+    nodes: membership ? 4 : 3,
     links: settings.links,
-    process: laminarProcessFactory(),
+    process: laminarProcessFactory({}, membership ? 'n4' : undefined),
   })
   sim.trace(`settings ${describeFaultSettings(settings)}`)
   const violations: Violation[] = []
   const workload = new LaminarWorkload(sim)
+  const churn = membership
+    ? new MembershipChurn(sim, sim.random.fork(), {
+        topic: workload.topic,
+        partitions: workload.partitions,
+        replicationFactor: 3,
+        removeAfterOperations: 3,
+      })
+    : undefined
   const replayCommand =
     `pnpm sim --workload laminar --seed ${options.seed} --sim-seconds ${simSeconds}` +
     (options.faults === undefined ? '' : ` --faults ${options.faults.join(',')}`)
@@ -73,9 +91,11 @@ export async function runLaminarSeed(options: LaminarSeedRunOptions): Promise<La
   } else {
     const nemesis = new Nemesis(sim, settings, sim.random.fork())
     workload.startSending()
+    churn?.start()
     nemesis.start()
     await sim.runFor(simSeconds * 1_000)
     nemesis.stop()
+    churn?.stop()
     workload.stopSending()
     sim.heal()
     sim.setLinkFaults(CALM_LINKS)
@@ -129,6 +149,8 @@ export async function runLaminarSeed(options: LaminarSeedRunOptions): Promise<La
     acked: workload.acked.size,
     consumed: workload.consumed.size,
     redelivered: workload.deliveries - workload.consumed.size,
+    moves: churn?.moves ?? 0,
+    removals: churn?.removals ?? 0,
     simMs: sim.nowMs,
     replayCommand,
   }
