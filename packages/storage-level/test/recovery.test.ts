@@ -1,20 +1,26 @@
 import type { Entry } from '@laminar-ts/core'
-import { encodeEntry, isLaminarError, KeyKind, LaminarError, LogKeys, SegmentedLog } from '@laminar-ts/core'
+import { encodeChunk, isLaminarError, KeyKind, LaminarError, LogKeys, SegmentedLog } from '@laminar-ts/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type LevelStorage, openClassicLevelStorage } from '../src/index'
 import { makeTempDir } from './temp-dir'
 
 const GROUP = 'orders/0'
 const keys = new LogKeys(GROUP)
-const entryKey = (index: number) => keys.indexed(KeyKind.entry, index)
-const hexKey = (index: number) => Buffer.from(entryKey(index)).toString('hex')
+const chunkKey = (firstIndex: number) => keys.indexed(KeyKind.entry, firstIndex)
+const hexKey = (firstIndex: number) => Buffer.from(chunkKey(firstIndex)).toString('hex')
+/** Every entry's data is 19 bytes ("record 07 of term 1"): a record of 33 + 19 bytes. */
+const RECORD_BYTES = 33 + 19
+/** A chunk key: 2 + 8 ("orders/0") + 1 + 8 bytes. */
+const CHUNK_KEY_BYTES = 19
+/** Two writes of five entries: each segment holds [1..10], [11..20], [21..30]. */
+const SEGMENT_BYTES_MAX = 2 * (CHUNK_KEY_BYTES + 5 * RECORD_BYTES)
 
 function makeEntries(from: number, to: number, term: number): Entry[] {
   return Array.from({ length: to - from + 1 }, (_, i) => ({
     index: from + i,
     term,
     type: 'normal' as const,
-    data: new TextEncoder().encode(`record ${from + i} of term ${term}`),
+    data: new TextEncoder().encode(`record ${String(from + i).padStart(2, '0')} of term ${term}`),
   }))
 }
 
@@ -41,15 +47,27 @@ describe('SegmentedLog recovery on classic-level', () => {
     await dir.remove()
   })
 
-  /** 30 entries in segments of about 10, commit 20, synced; then the store is closed. */
-  async function writeLog(options: { recoveryVerifyEntries?: number } = {}): Promise<void> {
-    const log = await SegmentedLog.open(storage, GROUP, { segmentBytesMax: 10 * 75, ...options })
-    await log.persist({ entries: makeEntries(1, 15, 1), timestampMs: 1000 }, { sync: true })
-    await log.persist(
-      { entries: makeEntries(16, 30, 2), hardState: { term: 2, vote: 'n1', commit: 20 }, timestampMs: 2000 },
-      { sync: true },
-    )
-    expect(log.segments().length).toBeGreaterThan(2)
+  /**
+   * 30 entries in six writes of five (chunks 1, 6, 11, ..., 26) and three segments; entries
+   * 16..30 of term 2; commit 20; synced.
+   */
+  async function writeLog(): Promise<void> {
+    const log = await SegmentedLog.open(storage, GROUP, { segmentBytesMax: SEGMENT_BYTES_MAX })
+    for (let from = 1; from <= 30; from += 5) {
+      await log.persist(
+        {
+          entries: makeEntries(from, from + 4, from > 15 ? 2 : 1),
+          hardState: { term: 2, vote: 'n1', commit: Math.min(from + 4, 20) },
+          timestampMs: from * 100,
+        },
+        { sync: true },
+      )
+    }
+    expect(log.segments().map((s) => [s.baseIndex, s.lastIndex])).toEqual([
+      [1, 10],
+      [11, 20],
+      [21, 30],
+    ])
   }
 
   async function reopenStorage(): Promise<void> {
@@ -57,22 +75,22 @@ describe('SegmentedLog recovery on classic-level', () => {
     storage = await openClassicLevelStorage(dir.path)
   }
 
-  async function corrupt(index: number): Promise<void> {
-    const value = (await storage.get(entryKey(index)))!
-    value[value.length - 1]! ^= 0x5a
-    await storage.write([{ type: 'put', key: entryKey(index), value }], { sync: true })
+  /** Flips the last data byte of entry `index` inside the chunk that starts at `chunkFirst`. */
+  async function damage(chunkFirst: number, index: number): Promise<void> {
+    const value = (await storage.get(chunkKey(chunkFirst)))!
+    value[(index - chunkFirst + 1) * RECORD_BYTES - 1]! ^= 0x5a
+    await storage.write([{ type: 'put', key: chunkKey(chunkFirst), value }], { sync: true })
   }
 
-  it('cuts a torn tail (a gap, entries past the segment table) and works on', async () => {
+  it('cuts a torn tail (a gap, a chunk past the segment table) and works on', async () => {
     await writeLog()
     const before = await SegmentedLog.open(storage, GROUP)
     const segmentsBefore = before.segments()
-    // Behind the log's back: a hole at 27, and two entries past the table.
+    // Behind the log's back: chunk 21..25 gone (a gap before 26..30), and a chunk past the table.
     await storage.write(
       [
-        { type: 'del', key: entryKey(27) },
-        { type: 'put', key: entryKey(31), value: encodeEntry(makeEntries(31, 31, 2)[0]!, 3000) },
-        { type: 'put', key: entryKey(32), value: encodeEntry(makeEntries(32, 32, 2)[0]!, 3000) },
+        { type: 'del', key: chunkKey(21) },
+        { type: 'put', key: chunkKey(31), value: encodeChunk(makeEntries(31, 32, 2), 3000) },
       ],
       { sync: true },
     )
@@ -80,50 +98,67 @@ describe('SegmentedLog recovery on classic-level', () => {
 
     const log = await SegmentedLog.open(storage, GROUP)
     expect(log.recovery).toEqual({
-      cutFromIndex: 27,
+      cutFromIndex: 21,
       entriesPastTableRemoved: true,
       entriesBelowStartRemoved: false,
     })
-    expect(log.lastIndex()).toBe(26)
-    expect(log.segments().at(-1)!.lastIndex).toBe(26)
-    expect(log.segments().at(-1)!.bytes).toBeLessThan(segmentsBefore.at(-1)!.bytes)
-    expect(await storage.get(entryKey(28))).toBeUndefined()
-    expect(await storage.get(entryKey(31))).toBeUndefined()
-    expect((await log.readEntries(20, 27, 1 << 20)).map((e) => e.index)).toEqual([20, 21, 22, 23, 24, 25, 26])
+    expect(log.lastIndex()).toBe(20)
+    expect(log.segments().map((s) => [s.baseIndex, s.lastIndex])).toEqual([
+      [1, 10],
+      [11, 20],
+    ])
+    expect(log.totalBytes()).toBe(segmentsBefore[0]!.bytes + segmentsBefore[1]!.bytes)
+    expect(await storage.get(chunkKey(26))).toBeUndefined()
+    expect(await storage.get(chunkKey(31))).toBeUndefined()
+    expect((await log.readEntries(14, 21, 1 << 20)).map((e) => e.index)).toEqual([14, 15, 16, 17, 18, 19, 20])
 
     // The log works on: a new leader's entries append after the cut and survive a reopen.
-    await log.persist({ entries: makeEntries(27, 29, 3), timestampMs: 4000 }, { sync: true })
+    await log.persist({ entries: makeEntries(21, 23, 3), timestampMs: 4000 }, { sync: true })
     await reopenStorage()
     const again = await SegmentedLog.open(storage, GROUP)
     expect(again.recovery.cutFromIndex).toBeUndefined()
-    expect([again.lastIndex(), again.term(26), again.term(27)]).toEqual([29, 2, 3])
-    expect((await again.readEntries(1, 30, 1 << 20)).length).toBe(29)
+    expect([again.lastIndex(), again.term(20), again.term(21)]).toEqual([23, 2, 3])
+    expect((await again.readEntries(1, 24, 1 << 20)).length).toBe(23)
   })
 
-  it('cuts a last entry whose checksum does not match', async () => {
+  it('cuts a last entry whose checksum does not match, keeping the rest of its chunk', async () => {
     await writeLog()
-    await corrupt(30)
+    await damage(26, 30)
     await reopenStorage()
     const log = await SegmentedLog.open(storage, GROUP)
     expect(log.recovery.cutFromIndex).toBe(30)
     expect(log.lastIndex()).toBe(29)
-    expect(await storage.get(entryKey(30))).toBeUndefined()
+    expect((await storage.get(chunkKey(26)))!.length).toBe(4 * RECORD_BYTES)
     await log.persist({ entries: makeEntries(30, 30, 2), timestampMs: 5000 }, { sync: true })
-    expect((await log.readEntries(29, 31, 1 << 20)).map((e) => e.index)).toEqual([29, 30])
+    await reopenStorage()
+    const again = await SegmentedLog.open(storage, GROUP)
+    expect((await again.readEntries(25, 31, 1 << 20)).map((e) => e.index)).toEqual([25, 26, 27, 28, 29, 30])
   })
 
-  it('reports a bad checksum in the middle of the verified tail as STORAGE_CORRUPT', async () => {
+  it('cuts a last chunk torn inside an entry', async () => {
     await writeLog()
-    await corrupt(25)
+    const value = (await storage.get(chunkKey(26)))!
+    await storage.write([{ type: 'put', key: chunkKey(26), value: value.slice(0, 2 * RECORD_BYTES + 20) }], {
+      sync: true,
+    })
+    await reopenStorage()
+    const log = await SegmentedLog.open(storage, GROUP)
+    expect(log.recovery.cutFromIndex).toBe(28)
+    expect((await log.readEntries(24, 28, 1 << 20)).map((e) => e.index)).toEqual([24, 25, 26, 27])
+  })
+
+  it('reports a bad checksum in the middle of the verified tail as STORAGE_CORRUPT with the chunk key', async () => {
+    await writeLog()
+    await damage(21, 23)
     await reopenStorage()
     const error = await caught(() => SegmentedLog.open(storage, GROUP))
     expect(error.code).toBe('STORAGE_CORRUPT')
-    expect(error.details?.['key']).toBe(hexKey(25))
+    expect(error.details).toMatchObject({ key: hexKey(21), index: 23 })
   })
 
   it('reports a bad checksum in the middle of the log on read, never a wrong entry', async () => {
     await writeLog()
-    await corrupt(5)
+    await damage(1, 5)
     await reopenStorage()
     const log = await SegmentedLog.open(storage, GROUP, {
       recoveryVerifyEntries: 10,
@@ -132,7 +167,8 @@ describe('SegmentedLog recovery on classic-level', () => {
     expect(log.recovery.cutFromIndex).toBeUndefined()
     const error = await caught(() => log.readEntries(1, 10, 1 << 20))
     expect(error.code).toBe('STORAGE_CORRUPT')
-    expect(error.details?.['key']).toBe(hexKey(5))
+    expect(error.details).toMatchObject({ key: hexKey(1), index: 5 })
+    expect((await log.readEntries(3, 5, 1 << 20)).map((e) => e.index)).toEqual([3, 4])
     expect((await log.readEntries(6, 8, 1 << 20)).map((e) => e.index)).toEqual([6, 7])
     const loaded = new Promise<LaminarError | undefined>((resolve) =>
       log.onEntriesLoaded((event) => resolve(event.error)),
@@ -143,11 +179,28 @@ describe('SegmentedLog recovery on classic-level', () => {
 
   it('refuses to cut committed entries: STORAGE_CORRUPT', async () => {
     await writeLog()
-    await storage.write([{ type: 'del', key: entryKey(18) }], { sync: true })
+    await storage.write([{ type: 'del', key: chunkKey(16) }], { sync: true })
     await reopenStorage()
     const error = await caught(() => SegmentedLog.open(storage, GROUP))
     expect(error.code).toBe('STORAGE_CORRUPT')
-    expect(error.details).toMatchObject({ index: 18, commit: 20 })
+    expect(error.details).toMatchObject({ index: 16, commit: 20 })
+  })
+
+  it('refuses a log written in the older one-entry-per-value layout', async () => {
+    // What the older layout left: hard state, a segment row, entries, and no format key.
+    await storage.write(
+      [
+        { type: 'put', key: keys.single(KeyKind.hardState), value: new Uint8Array(22) },
+        { type: 'put', key: keys.indexed(KeyKind.segment, 1), value: new Uint8Array(36) },
+        { type: 'put', key: chunkKey(1), value: new Uint8Array(29 + 19) },
+        { type: 'put', key: chunkKey(2), value: new Uint8Array(29 + 19) },
+      ],
+      { sync: true },
+    )
+    await reopenStorage()
+    const error = await caught(() => SegmentedLog.open(storage, GROUP))
+    expect(error.code).toBe('STORAGE_CORRUPT')
+    expect(error.details?.['key']).toBe(Buffer.from(keys.single(KeyKind.format)).toString('hex'))
   })
 
   it('reports bad metadata values and a broken segment table with codes', async () => {

@@ -1,9 +1,15 @@
 import type { Entry } from '../raft/types'
-import { ENTRY_HEADER_BYTES } from './records'
+import { RECORD_HEADER_BYTES } from './records'
 
 /** The bytes an entry is charged in the cache. */
 export function cachedEntryBytes(entry: Entry): number {
-  return entry.data.length + ENTRY_HEADER_BYTES
+  return entry.data.length + RECORD_HEADER_BYTES
+}
+
+/** A stored chunk within the cached tail: its first entry's index and its append timestamp. */
+export interface TailChunk {
+  firstIndex: number
+  timestampMs: number
 }
 
 interface Window {
@@ -20,8 +26,13 @@ const WINDOWS_MAX = 4
  * contiguous up to lastIndex, filled by appends) and a few windows loaded from storage on demand
  * for followers or readers that lag behind the tail.
  *
+ * The cache also knows how the tail is split into stored chunks (see keys.ts): Raft's suffix
+ * truncation inside a chunk rewrites the chunk's prefix from these entries, synchronously.
+ *
  * Invariants: `bytes <= bytesMax` after every `evict()`, except for pinned entries (staged but
- * not yet written, so storage cannot serve them); tail entries are contiguous.
+ * not yet written, so storage cannot serve them); tail entries are contiguous; the known chunks
+ * are whole (every entry of each is in the tail) and cover the tail from the first one's
+ * firstIndex to its end.
  */
 export class EntryCache {
   readonly bytesMax: number
@@ -31,6 +42,9 @@ export class EntryCache {
   #tailBytes = 0
   #windows: Window[] = []
   #windowBytes = 0
+  #chunks: TailChunk[] = []
+  /** Index into #chunks of the first live chunk. */
+  #chunksHead = 0
 
   constructor(bytesMax: number) {
     this.bytesMax = bytesMax
@@ -63,29 +77,75 @@ export class EntryCache {
     return undefined
   }
 
-  /** Appends entries that directly follow the tail (the caller truncated any conflict first). */
-  appendTail(entries: readonly Entry[]): void {
+  /**
+   * Appends entries that directly follow the tail (the caller truncated any conflict first),
+   * stored as `chunks` (ascending, the first starting at the first entry).
+   */
+  appendTail(entries: readonly Entry[], chunks: readonly TailChunk[]): void {
     const first = entries[0]
     if (first === undefined) return
     const last = this.#tail[this.#tail.length - 1]
-    if (last !== undefined && this.#tail.length > this.#tailHead && last.index + 1 !== first.index) {
-      // Not contiguous (the log was compacted or replaced): restart the tail here.
+    if (this.#tail.length === this.#tailHead || (last !== undefined && last.index + 1 !== first.index)) {
+      // Empty or not contiguous (the log was compacted or replaced): restart the tail here.
       this.#tail = []
       this.#tailHead = 0
       this.#tailBytes = 0
+      this.#chunks = []
+      this.#chunksHead = 0
     }
     for (const entry of entries) {
       this.#tail.push(entry)
       this.#tailBytes += cachedEntryBytes(entry)
     }
+    // Chunks the tail does not know the start of cannot be rewritten: forget the split until the
+    // next known chunk boundary (a truncation there reads the chunk from storage instead).
+    if (chunks[0]?.firstIndex !== first.index) {
+      this.#chunks = []
+      this.#chunksHead = 0
+      return
+    }
+    for (const chunk of chunks) this.#chunks.push(chunk)
   }
 
-  /** Forgets entries at or after `index`. */
+  /** The first index of the first chunk the tail holds whole, or undefined. */
+  get knownChunksFirstIndex(): number | undefined {
+    return this.#chunks[this.#chunksHead]?.firstIndex
+  }
+
+  /**
+   * The known chunk holding `index` and the first indexes of the known chunks after it, or
+   * undefined when `index` is before the first known chunk.
+   */
+  chunksFrom(index: number): { containing: TailChunk; laterFirstIndexes: number[] } | undefined {
+    const chunks = this.#chunks
+    let lo = this.#chunksHead
+    let hi = chunks.length - 1
+    let found = -1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (chunks[mid]!.firstIndex <= index) {
+        found = mid
+        lo = mid + 1
+      } else hi = mid - 1
+    }
+    if (found < 0) return undefined
+    const laterFirstIndexes: number[] = []
+    for (let i = found + 1; i < chunks.length; i++) laterFirstIndexes.push(chunks[i]!.firstIndex)
+    return { containing: chunks[found]!, laterFirstIndexes }
+  }
+
+  /** Forgets entries at or after `index` (a known chunk holding `index` keeps its prefix). */
   truncateFrom(index: number): void {
     const first = this.tailFirstIndex
     if (first !== undefined) {
       const keep = Math.max(0, index - first)
       while (this.#tail.length - this.#tailHead > keep) this.#tailBytes -= cachedEntryBytes(this.#tail.pop()!)
+    }
+    while (
+      this.#chunks.length > this.#chunksHead &&
+      this.#chunks[this.#chunks.length - 1]!.firstIndex >= index
+    ) {
+      this.#chunks.pop()
     }
     this.#windows = this.#windows.filter((window) => {
       const keep = Math.max(0, index - window.firstIndex)
@@ -150,6 +210,8 @@ export class EntryCache {
     this.#tailBytes = 0
     this.#windows = []
     this.#windowBytes = 0
+    this.#chunks = []
+    this.#chunksHead = 0
   }
 
   #tailEndIndex(): number {
@@ -165,10 +227,19 @@ export class EntryCache {
       this.#tailHead++
       first = this.tailFirstIndex
     }
-    // Shift out the dead prefix once it dominates, keeping eviction amortised O(1).
+    // A chunk whose first entries left the tail can no longer be rewritten from memory.
+    const tailFirst = this.tailFirstIndex ?? Number.POSITIVE_INFINITY
+    while (this.#chunksHead < this.#chunks.length && this.#chunks[this.#chunksHead]!.firstIndex < tailFirst) {
+      this.#chunksHead++
+    }
+    // Shift out the dead prefixes once they dominate, keeping eviction amortised O(1).
     if (this.#tailHead > 1024 && this.#tailHead * 2 > this.#tail.length) {
       this.#tail = this.#tail.slice(this.#tailHead)
       this.#tailHead = 0
+    }
+    if (this.#chunksHead > 1024 && this.#chunksHead * 2 > this.#chunks.length) {
+      this.#chunks = this.#chunks.slice(this.#chunksHead)
+      this.#chunksHead = 0
     }
   }
 }

@@ -85,7 +85,9 @@ export class GroupCommit {
 
   async #drain(): Promise<void> {
     while (this.#pending.length > 0) {
-      const group = this.#takeGroup()
+      let group = this.#takeGroup()
+      if (group.some((member) => member.staged.prepare !== undefined)) group = await this.#prepare(group)
+      if (group.length === 0) continue
       const operations: StorageOperation[] = []
       let sync = false
       for (const member of group) {
@@ -115,6 +117,25 @@ export class GroupCommit {
       }
     }
     this.#draining = false
+  }
+
+  /**
+   * Runs the members' prepare steps (earlier groups have landed); a member whose step fails is
+   * failed alone and leaves the group. Removes the failed members from #pending.
+   */
+  async #prepare(group: Pending[]): Promise<Pending[]> {
+    const ready: Pending[] = []
+    for (const member of group) {
+      try {
+        await member.staged.prepare?.()
+        ready.push(member)
+      } catch (error) {
+        member.staged.markFailed(error)
+        member.reject(error)
+        this.#pending.splice(this.#pending.indexOf(member), 1)
+      }
+    }
+    return ready
   }
 
   /** The oldest pending writes whose operations fit one storage write (at least one). */

@@ -8,6 +8,8 @@ import { LaminarError } from '../errors/laminar-error'
  * key order is numeric order.
  */
 export const KeyKind = {
+  /** The layout version (see LOG_FORMAT_VERSION); written with the log's first write. */
+  format: 0x00,
   /** The hard state (term, vote, commit). */
   hardState: 0x01,
   /** Where the log starts: the index and term just before firstIndex. */
@@ -20,7 +22,10 @@ export const KeyKind = {
   termRun: 0x18,
   /** Sparse time index points, by entry index. */
   timePoint: 0x20,
-  /** Entries, by index. */
+  /**
+   * Entry chunks, by the index of the chunk's first entry: one value holds the consecutive
+   * entries of one write (up to chunkBytesMax, never across a segment boundary).
+   */
   entry: 0x30,
 } as const
 

@@ -14,6 +14,12 @@ export interface SegmentedLogOptions {
   segmentAgeMsMax?: number
   /** Bound on entry bytes held in memory for Raft's synchronous reads. Default 32 MiB. */
   entryCacheBytesMax?: number
+  /**
+   * Entries of one write are stored as chunks of up to this many bytes (one stored value each,
+   * each entry still checksummed on its own): sequential reads decode whole chunks, and a
+   * truncation inside one rewrites its prefix. Default 128 KiB.
+   */
+  chunkBytesMax?: number
   /** One time index point every this many entries of a segment. Default 256. */
   timeIndexIntervalEntries?: number
   /** Retention drops oldest segments while the log holds more bytes than this. Default: unbounded. */
@@ -36,6 +42,7 @@ export function resolveLogOptions(options: SegmentedLogOptions = {}): ResolvedLo
   const resolved: ResolvedLogOptions = {
     segmentBytesMax: options.segmentBytesMax ?? 64 * MIB,
     segmentAgeMsMax: options.segmentAgeMsMax ?? 24 * 60 * 60 * 1000,
+    chunkBytesMax: options.chunkBytesMax ?? 128 * 1024,
     entryCacheBytesMax: options.entryCacheBytesMax ?? 32 * MIB,
     timeIndexIntervalEntries: options.timeIndexIntervalEntries ?? 256,
     retentionBytesMax: options.retentionBytesMax ?? Number.POSITIVE_INFINITY,
@@ -85,6 +92,8 @@ export interface LogState {
   generation: number
   /** Timestamps are clamped to be non-decreasing so the time index can binary search. */
   lastTimestampMs: number
+  /** The format key is in storage (or staged): a fresh log writes it with its first write. */
+  formatWritten: boolean
 }
 
 /**
@@ -98,6 +107,11 @@ export interface StagedWrite {
   readonly operations: StorageOperation[]
   /** Range clears of keys the write made unreachable (dropped segments); safe to skip on crash. */
   readonly clearsAfterWrite: StorageClearOptions[]
+  /**
+   * Completes `operations` from storage; the host awaits it just before the write, after this
+   * log's earlier writes landed (rare: a truncation inside a chunk the cache no longer holds).
+   */
+  readonly prepare?: () => Promise<void>
   /** The write (and its clears) landed: staged entries may now leave the cache. */
   markWritten(): void
   /** The write failed: the log's memory is ahead of storage, so it refuses further writes. */

@@ -11,8 +11,19 @@ import { hex, readUint64, writeUint64 } from './keys'
  */
 
 const CRC_BYTES = 4
-/** crc | type u8 | term u64 | index u64 | timestampMs f64 | data. */
-export const ENTRY_HEADER_BYTES = CRC_BYTES + 1 + 8 + 8 + 8
+
+/**
+ * One entry inside a chunk: `crc u32 | bodyBytes u32 | type u8 | term u64 | index u64 |
+ * timestampMs f64 | data`. The CRC covers bodyBytes and the body, so each entry is verified on
+ * its own; bodyBytes sits outside the body so a reader can step over an entry whose data is
+ * damaged and tell corruption in the middle (good entries follow) from a torn tail.
+ */
+export const RECORD_HEADER_BYTES = CRC_BYTES + 4 + 1 + 8 + 8 + 8
+/** bodyBytes of an entry with no data. */
+const RECORD_BODY_BYTES_MIN = RECORD_HEADER_BYTES - CRC_BYTES - 4
+
+/** The layout this code writes, stored under the format key; a log without it is refused. */
+export const LOG_FORMAT_VERSION = 2
 
 /** A decoded entry plus the append timestamp the host passed. */
 export interface StoredEntry {
@@ -24,14 +35,16 @@ export interface StoredEntry {
 export interface SegmentRow {
   baseIndex: number
   lastIndex: number
-  /** Stored bytes (keys + values) of the segment's entries. */
+  /** Stored bytes (keys + values) of the segment's entry chunks. */
   bytes: number
   firstTimestampMs: number
   lastTimestampMs: number
 }
 
-function corrupt(key: Uint8Array, what: string): LaminarError {
-  return new LaminarError('STORAGE_CORRUPT', `${what} at key ${hex(key)}`, { details: { key: hex(key) } })
+function corrupt(key: Uint8Array, what: string, index?: number): LaminarError {
+  return new LaminarError('STORAGE_CORRUPT', `${what} at key ${hex(key)}`, {
+    details: index === undefined ? { key: hex(key) } : { key: hex(key), index },
+  })
 }
 
 function seal(bytes: Uint8Array): Uint8Array {
@@ -50,37 +63,148 @@ function unseal(key: Uint8Array, value: Uint8Array, bodyBytesMin: number): DataV
 const entryTypeCodes: Record<EntryType, number> = { normal: 0, confChange: 1 }
 const entryTypesByCode: readonly EntryType[] = ['normal', 'confChange']
 
-export function encodeEntry(entry: Entry, timestampMs: number): Uint8Array {
-  return encodeEntryInto(new Uint8Array(ENTRY_HEADER_BYTES + entry.data.length), entry, timestampMs)
+/** The stored bytes of one entry record (its chunk's key not included). */
+export function recordBytes(dataBytes: number): number {
+  return RECORD_HEADER_BYTES + dataBytes
 }
 
 /**
- * Encodes into `target`, exactly ENTRY_HEADER_BYTES + data bytes long (a view into a larger
- * buffer is fine: staging encodes a whole batch into one allocation).
+ * Encodes `entry` as a record at `offset` of `target` (which has room for it); returns the
+ * offset after it. Staging encodes a whole write's chunks into one allocation this way.
  */
-export function encodeEntryInto(target: Uint8Array, entry: Entry, timestampMs: number): Uint8Array {
-  const view = new DataView(target.buffer, target.byteOffset, target.byteLength)
-  view.setUint8(4, entryTypeCodes[entry.type])
-  writeUint64(view, 5, entry.term)
-  writeUint64(view, 13, entry.index)
-  view.setFloat64(21, timestampMs)
-  target.set(entry.data, ENTRY_HEADER_BYTES)
-  view.setUint32(0, crc32c(target, CRC_BYTES))
-  return target
+export function encodeRecordInto(
+  target: Uint8Array,
+  view: DataView,
+  offset: number,
+  entry: Entry,
+  timestampMs: number,
+): number {
+  const bodyBytes = RECORD_BODY_BYTES_MIN + entry.data.length
+  view.setUint32(offset + 4, bodyBytes)
+  view.setUint8(offset + 8, entryTypeCodes[entry.type])
+  writeUint64(view, offset + 9, entry.term)
+  writeUint64(view, offset + 17, entry.index)
+  view.setFloat64(offset + 25, timestampMs)
+  target.set(entry.data, offset + RECORD_HEADER_BYTES)
+  const end = offset + 8 + bodyBytes
+  view.setUint32(offset, crc32c(target, offset + CRC_BYTES, end))
+  return end
 }
 
-/** Decodes an entry stored under `key` for index `expectedIndex`. */
-export function decodeEntry(key: Uint8Array, value: Uint8Array, expectedIndex: number): StoredEntry {
-  const view = unseal(key, value, ENTRY_HEADER_BYTES - CRC_BYTES)
-  const type = entryTypesByCode[view.getUint8(4)]
-  if (type === undefined) throw corrupt(key, 'unknown entry type')
-  const index = readUint64(view, 13)
-  if (index !== expectedIndex) throw corrupt(key, `entry ${index} stored under index ${expectedIndex}`)
-  return {
-    // A view, no copy: the storage handed this value to us (the port says callers own results).
-    entry: { term: readUint64(view, 5), index, type, data: value.subarray(ENTRY_HEADER_BYTES) },
-    timestampMs: view.getFloat64(21),
+/** One chunk value holding `entries` (consecutive), all appended at `timestampMs`. */
+export function encodeChunk(entries: readonly Entry[], timestampMs: number): Uint8Array {
+  let bytes = 0
+  for (const entry of entries) bytes += recordBytes(entry.data.length)
+  const value = new Uint8Array(bytes)
+  const view = new DataView(value.buffer)
+  let offset = 0
+  for (const entry of entries) offset = encodeRecordInto(value, view, offset, entry, timestampMs)
+  return value
+}
+
+/** What {@link readRecord} found at an offset of a chunk. */
+export type RecordRead =
+  | { ok: true; stored: StoredEntry; end: number }
+  /** `end` is where the next record starts if the length field is usable, else undefined. */
+  | { ok: false; reason: string; end: number | undefined }
+
+/**
+ * Reads the record at `offset` of a chunk value, expected to hold entry `expectedIndex`. Never
+ * throws: recovery needs to tell a damaged record followed by good ones from a torn tail.
+ */
+export function readRecord(
+  value: Uint8Array,
+  view: DataView,
+  offset: number,
+  expectedIndex: number,
+): RecordRead {
+  if (value.length - offset < RECORD_HEADER_BYTES)
+    return { ok: false, reason: 'entry cut short', end: undefined }
+  const bodyBytes = view.getUint32(offset + 4)
+  const end = offset + 8 + bodyBytes
+  if (bodyBytes < RECORD_BODY_BYTES_MIN || end > value.length) {
+    return { ok: false, reason: 'entry length overruns the chunk', end: undefined }
   }
+  if (view.getUint32(offset) !== crc32c(value, offset + CRC_BYTES, end)) {
+    return { ok: false, reason: 'checksum mismatch', end }
+  }
+  const type = entryTypesByCode[view.getUint8(offset + 8)]
+  if (type === undefined) return { ok: false, reason: 'unknown entry type', end }
+  const index = readUint64(view, offset + 17)
+  if (index !== expectedIndex) {
+    return { ok: false, reason: `entry ${index} stored where ${expectedIndex} belongs`, end }
+  }
+  return {
+    ok: true,
+    stored: {
+      // A view, no copy: the storage handed this value to us (the port says callers own results).
+      entry: {
+        term: readUint64(view, offset + 9),
+        index,
+        type,
+        data: value.subarray(offset + RECORD_HEADER_BYTES, end),
+      },
+      timestampMs: view.getFloat64(offset + 25),
+    },
+    end,
+  }
+}
+
+/**
+ * Decodes the entries of the chunk stored under `key` (first entry `firstIndex`), verifying each
+ * checksum; calls `visit` for each entry at or after `fromIndex` until it returns false.
+ * A damaged entry is STORAGE_CORRUPT with the chunk's key and the entry's index.
+ */
+export function decodeChunk(
+  key: Uint8Array,
+  value: Uint8Array,
+  firstIndex: number,
+  fromIndex: number,
+  visit: (stored: StoredEntry) => boolean | undefined,
+): void {
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength)
+  if (value.length === 0) throw corrupt(key, 'empty chunk', firstIndex)
+  let index = firstIndex
+  for (let offset = 0; offset < value.length; index++) {
+    if (index < fromIndex) {
+      // Skipped entries are still bounds-checked, not verified: they are not returned.
+      if (value.length - offset < RECORD_HEADER_BYTES) throw corrupt(key, 'entry cut short', index)
+      const end = offset + 8 + view.getUint32(offset + 4)
+      if (end > value.length) throw corrupt(key, 'entry length overruns the chunk', index)
+      offset = end
+      continue
+    }
+    const read = readRecord(value, view, offset, index)
+    if (!read.ok) throw corrupt(key, read.reason, index)
+    if (visit(read.stored) === false) return
+    offset = read.end
+  }
+}
+
+/**
+ * The byte length of the first `count` records of a chunk value (a prefix to keep when a cut
+ * falls inside the chunk); undefined when the records do not parse that far.
+ */
+export function chunkPrefixBytes(value: Uint8Array, count: number): number | undefined {
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength)
+  let offset = 0
+  for (let i = 0; i < count; i++) {
+    if (value.length - offset < RECORD_HEADER_BYTES) return undefined
+    offset += 8 + view.getUint32(offset + 4)
+    if (offset > value.length) return undefined
+  }
+  return offset
+}
+
+/** The format key's value: the layout version. */
+export function encodeFormat(version: number): Uint8Array {
+  const bytes = new Uint8Array(CRC_BYTES + 4)
+  new DataView(bytes.buffer).setUint32(4, version)
+  return seal(bytes)
+}
+
+export function decodeFormat(key: Uint8Array, value: Uint8Array): number {
+  return unseal(key, value, 4).getUint32(4)
 }
 
 const textEncoder = new TextEncoder()

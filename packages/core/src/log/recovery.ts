@@ -1,25 +1,23 @@
-import { isLaminarError, LaminarError } from '../errors/laminar-error'
-import {
-  STORAGE_RANGE_LIMIT_MAX,
-  type Storage,
-  type StorageEntry,
-  type StorageOperation,
-} from '../ports/storage'
-import type { Entry } from '../raft/types'
+import { LaminarError } from '../errors/laminar-error'
+import { compareBytes, type Storage, type StorageOperation } from '../ports/storage'
 import { cutSegmentsFrom } from './cut-segments'
 import { EntryCache } from './entry-cache'
 import { hex, KeyKind, type KeyKindValue, type LogKeys } from './keys'
 import type { LogState, ResolvedLogOptions, SegmentState } from './log-state'
+import { forEachInRange } from './range-pages'
 import {
-  decodeEntry,
+  chunkPrefixBytes,
+  decodeFormat,
   decodeHardState,
   decodeLogStart,
   decodeNumber,
   decodeSegment,
   decodeSnapshot,
   emptyConfState,
+  LOG_FORMAT_VERSION,
 } from './records'
 import { TermRuns } from './term-runs'
+import { verifyTail } from './verify-tail'
 
 /** What recovery found and repaired when opening a log. */
 export interface RecoveryReport {
@@ -29,33 +27,6 @@ export interface RecoveryReport {
   entriesPastTableRemoved: boolean
   /** Entries found below the log start (an interrupted compaction) and removed. */
   entriesBelowStartRemoved: boolean
-}
-
-const PAGE_ENTRIES = 1024
-
-/** Reads every key in [gte, lt) page by page (each page bounded). */
-export async function forEachInRange(
-  storage: Storage,
-  gte: Uint8Array,
-  lt: Uint8Array,
-  visit: (item: StorageEntry) => boolean | undefined,
-  pageEntries = PAGE_ENTRIES,
-): Promise<void> {
-  let from = gte
-  for (;;) {
-    const page = await storage.range({ gte: from, lt, limit: Math.min(pageEntries, STORAGE_RANGE_LIMIT_MAX) })
-    for (const item of page) if (visit(item) === false) return
-    const last = page[page.length - 1]
-    if (last === undefined || page.length < pageEntries) return
-    from = successor(last.key)
-  }
-}
-
-/** The smallest key greater than `key`. */
-function successor(key: Uint8Array): Uint8Array {
-  const next = new Uint8Array(key.length + 1)
-  next.set(key)
-  return next
 }
 
 async function readIndexed(
@@ -86,6 +57,7 @@ export async function recoverLog(
     entriesPastTableRemoved: false,
     entriesBelowStartRemoved: false,
   }
+  const formatWritten = await checkFormat(storage, keys)
   const getDecoded = async <T>(kind: KeyKindValue, decode: (key: Uint8Array, value: Uint8Array) => T) => {
     const key = keys.single(kind)
     const value = await storage.get(key)
@@ -148,14 +120,40 @@ export async function recoverLog(
     cache: new EntryCache(options.entryCacheBytesMax),
     generation: 0,
     lastTimestampMs: segments[segments.length - 1]?.lastTimestampMs ?? Number.NEGATIVE_INFINITY,
+    formatWritten,
   }
 
   const entryEnd = keys.kindEnd(KeyKind.entry)
   const pastTableStart = keys.indexed(KeyKind.entry, tableLastIndex + 1)
+  const verified = await verifyTail(storage, state)
   report.entriesPastTableRemoved =
+    verified.chunkPastTable ||
     (await storage.range({ gte: pastTableStart, lt: entryEnd, limit: 1 })).length > 0
-  const verified = await verifyTail(storage, state, report)
-  if (report.cutFromIndex !== undefined) cutTail(state, report.cutFromIndex, verified.sizes, ops)
+  report.cutFromIndex = verified.cutFromIndex
+  if (report.cutFromIndex !== undefined) {
+    const sizes = verified.sizes
+    cutSegmentsFrom(
+      state,
+      report.cutFromIndex,
+      ops,
+      (index, averageBytes) => sizes.get(index) ?? averageBytes,
+    )
+    state.lastIndex = report.cutFromIndex - 1
+  }
+  if (report.entriesPastTableRemoved || report.cutFromIndex !== undefined) {
+    // The chunk holding the new end keeps its prefix; every chunk key after the end is cleared.
+    const trimAt = state.lastIndex + 1
+    let holding: (typeof verified.walked)[number] | undefined
+    for (const chunk of verified.walked) if (chunk.firstIndex < trimAt) holding = chunk
+    if (holding !== undefined) {
+      const prefixBytes = chunkPrefixBytes(holding.value, trimAt - holding.firstIndex)
+      if (prefixBytes === undefined)
+        throw new LaminarError('INTERNAL', `verified chunk ${hex(holding.key)} does not parse`)
+      if (prefixBytes < holding.value.length) {
+        ops.push({ type: 'put', key: holding.key, value: holding.value.slice(0, prefixBytes) })
+      }
+    }
+  }
   if (ops.length > 0) await storage.write(ops, { sync: true })
   if (report.entriesPastTableRemoved || report.cutFromIndex !== undefined) {
     await storage.clear({ gte: keys.indexed(KeyKind.entry, state.lastIndex + 1), lt: entryEnd })
@@ -166,85 +164,38 @@ export async function recoverLog(
     await storage.clear({ gte: keys.kindStart(KeyKind.entry), lt: belowStart })
   }
   // Warm the cache with the verified tail: Raft's first reads after a restart hit memory.
-  state.cache.appendTail(verified.entries.filter((entry) => entry.index <= state.lastIndex))
+  state.cache.appendTail(
+    verified.entries.filter((entry) => entry.index <= state.lastIndex),
+    verified.chunks.filter((chunk) => chunk.firstIndex <= state.lastIndex),
+  )
   state.cache.evict(Number.POSITIVE_INFINITY)
   return { state, report }
 }
 
 /**
- * Walks the last `recoveryVerifyEntries` entries of the table plus any past it. Sets
- * `report.cutFromIndex` for a torn tail; throws STORAGE_CORRUPT for a bad entry followed by good ones.
+ * Checks the log's layout version. A log without the format key but with other keys was written
+ * by an older layout (one entry per value): STORAGE_CORRUPT, never a wrong read. Returns whether
+ * the key is there (a fresh log writes it with its first write).
  */
-async function verifyTail(
-  storage: Storage,
-  state: LogState,
-  report: RecoveryReport,
-): Promise<{ entries: Entry[]; sizes: Map<number, number> }> {
-  const { keys } = state
-  const firstIndex = state.start.index + 1
-  const verifyFrom = Math.max(firstIndex, state.lastIndex - state.options.recoveryVerifyEntries + 1)
-  const entries: Entry[] = []
-  const sizes = new Map<number, number>()
-  let expected = verifyFrom
-  let bad: { index: number; error: unknown } | undefined
-  let gapAt: number | undefined
-  await forEachInRange(
-    storage,
-    keys.indexed(KeyKind.entry, verifyFrom),
-    keys.kindEnd(KeyKind.entry),
-    ({ key, value }) => {
-      const index = keys.parseIndexed(KeyKind.entry, key)
-      // Past the table: written without its segment row, so never acknowledged; cleared below.
-      if (index > state.lastIndex) return false
-      sizes.set(index, key.length + value.length)
-      // After a gap everything is cut; keep walking only to account the bytes.
-      if (index !== expected) gapAt ??= expected
-      expected = index + 1
-      if (gapAt !== undefined) return undefined
-      let entry: Entry
-      try {
-        entry = decodeEntry(key, value, index).entry
-        if (entry.term !== state.termRuns.termAt(index)) {
-          throw new LaminarError(
-            'STORAGE_CORRUPT',
-            `entry ${index} of ${keys.groupId} has an unrecorded term`,
-            {
-              details: { groupId: keys.groupId, index, term: entry.term, key: hex(key) },
-            },
-          )
-        }
-      } catch (error) {
-        if (!isLaminarError(error, 'STORAGE_CORRUPT')) throw error
-        // Bad entries running to the end are a torn tail; remember where the run starts.
-        bad ??= { index, error }
-        return undefined
-      }
-      // A good entry after a bad one: the bad one is not a torn tail but corruption.
-      if (bad !== undefined) throw bad.error
-      entries.push(entry)
-      return undefined
-    },
-  )
-  if (gapAt === undefined && expected <= state.lastIndex) gapAt = expected
-  const cutFrom = bad?.index ?? gapAt
-  if (cutFrom !== undefined) {
-    if (cutFrom <= state.hardState.commit) {
-      throw new LaminarError(
-        'STORAGE_CORRUPT',
-        `committed entry ${cutFrom} of ${keys.groupId} is missing or bad`,
-        {
-          cause: bad?.error,
-          details: { groupId: keys.groupId, index: cutFrom, commit: state.hardState.commit },
-        },
-      )
-    }
-    report.cutFromIndex = cutFrom
+async function checkFormat(storage: Storage, keys: LogKeys): Promise<boolean> {
+  const key = keys.single(KeyKind.format)
+  // The format key sorts first in the group: one seek tells a fresh, a current and an old log apart.
+  const [first] = await storage.range({ gte: keys.prefix, lt: keys.groupEnd(), limit: 1 })
+  if (first === undefined) return false
+  if (compareBytes(first.key, key) !== 0) {
+    throw new LaminarError(
+      'STORAGE_CORRUPT',
+      `log ${keys.groupId} has no format key: it was written by an older layout (this code reads format ${LOG_FORMAT_VERSION})`,
+      { details: { groupId: keys.groupId, key: hex(key), formatVersion: LOG_FORMAT_VERSION } },
+    )
   }
-  return { entries, sizes }
-}
-
-/** Cuts the in-memory state at `from` and plans the matching row updates. */
-function cutTail(state: LogState, from: number, sizes: Map<number, number>, ops: StorageOperation[]): void {
-  cutSegmentsFrom(state, from, ops, (index, averageBytes) => sizes.get(index) ?? averageBytes)
-  state.lastIndex = from - 1
+  const version = decodeFormat(key, first.value)
+  if (version !== LOG_FORMAT_VERSION) {
+    throw new LaminarError(
+      'STORAGE_CORRUPT',
+      `log ${keys.groupId} has format ${version}; this code reads format ${LOG_FORMAT_VERSION}`,
+      { details: { groupId: keys.groupId, key: hex(key), formatVersion: version } },
+    )
+  }
+  return true
 }

@@ -1,6 +1,7 @@
 import { LaminarError } from '../errors/laminar-error'
 import type { Storage, StorageClearOptions, StorageOperation } from '../ports/storage'
 import { type ConfState, type Entry, type HardState, RaftLogError, type Snapshot } from '../raft/types'
+import { deferredTruncationsPrepare } from './deferred-truncation'
 import { type EntriesLoadedEvent, EntryLoader } from './entry-loader'
 import { KeyKind, LogKeys } from './keys'
 import {
@@ -13,7 +14,7 @@ import {
   totalBytesOf,
 } from './log-state'
 import { readEntriesForReader, takeCached } from './read-entries'
-import { encodeSnapshot, type SegmentRow } from './records'
+import { encodeFormat, encodeSnapshot, LOG_FORMAT_VERSION, type SegmentRow } from './records'
 import { type RecoveryReport, recoverLog } from './recovery'
 import { planDropOldestSegments, planWrite, type WritePlan } from './staging'
 import { findFirstIndexAtOrAfter } from './time-index'
@@ -187,6 +188,8 @@ export class SegmentedLog {
     const run = async () => {
       this.#writesQueued--
       try {
+        // No await without a prepare step: an extra microtask turn would reorder the simulator's traces.
+        if (staged.prepare !== undefined) await staged.prepare()
         await this.storage.write(staged.operations, { sync })
         for (const clear of staged.clearsAfterWrite) await this.storage.clear(clear)
       } catch (error) {
@@ -391,10 +394,21 @@ export class SegmentedLog {
       return true
     }
     state.cache.evict(this.#pinnedFromIndex())
+    if (!state.formatWritten && plan.operations.length > 0) {
+      // A fresh log's first write carries the format key, atomically with its first entries
+      // (pushed last: deferred truncations hold positions in the list).
+      plan.operations.push({
+        type: 'put',
+        key: state.keys.single(KeyKind.format),
+        value: encodeFormat(LOG_FORMAT_VERSION),
+      })
+      state.formatWritten = true
+    }
     return {
       groupId: this.groupId,
       operations: plan.operations,
       clearsAfterWrite: plan.clearsAfterWrite,
+      prepare: deferredTruncationsPrepare(this.storage, state, plan),
       markWritten: () => {
         if (release()) state.cache.evict(this.#pinnedFromIndex())
       },
@@ -434,5 +448,6 @@ function emptyPlan(timestampMs: number): WritePlan {
     clearsAfterWrite: [] as StorageClearOptions[],
     appendedFromIndex: undefined,
     timestampMs,
+    deferredTruncations: [],
   }
 }

@@ -2,16 +2,18 @@ import { LaminarError } from '../errors/laminar-error'
 import type { StorageClearOptions, StorageOperation } from '../ports/storage'
 import type { Entry, Snapshot } from '../raft/types'
 import { cutSegmentsFrom } from './cut-segments'
+import type { TailChunk } from './entry-cache'
 import { KeyKind } from './keys'
 import { firstIndexOf, type LogState, type LogWrite, type SegmentState } from './log-state'
 import {
-  ENTRY_HEADER_BYTES,
-  encodeEntryInto,
+  encodeChunk,
   encodeHardState,
   encodeLogStart,
   encodeNumber,
+  encodeRecordInto,
   encodeSegment,
   encodeSnapshot,
+  recordBytes,
 } from './records'
 
 /**
@@ -25,6 +27,18 @@ export interface WritePlan {
   appendedFromIndex: number | undefined
   /** The clamped timestamp of the appended entries. */
   timestampMs: number
+  /** Truncations inside chunks the cache no longer holds: finished from storage before the write. */
+  deferredTruncations: DeferredTruncation[]
+}
+
+/**
+ * A suffix truncation at `fromIndex` whose chunk left the cache: just before the write, the
+ * chunk holding `fromIndex` is read from storage and its prefix rewritten, and every stored chunk
+ * after it deleted; those operations go in at `operationsAt` (before the write's new chunks).
+ */
+export interface DeferredTruncation {
+  fromIndex: number
+  operationsAt: number
 }
 
 /**
@@ -37,6 +51,7 @@ export function planWrite(state: LogState, write: LogWrite): WritePlan {
     clearsAfterWrite: [],
     appendedFromIndex: undefined,
     timestampMs: state.lastTimestampMs,
+    deferredTruncations: [],
   }
   validateWrite(state, write)
   if (write.snapshot !== undefined) planSnapshot(state, write.snapshot, plan)
@@ -113,11 +128,6 @@ function isIndex(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 }
 
-/** The stored bytes of one entry (key + value), as counted in segment rows. */
-export function storedEntryBytes(state: LogState, dataBytes: number): number {
-  return state.keys.prefix.length + 9 + ENTRY_HEADER_BYTES + dataBytes
-}
-
 function planAppend(state: LogState, input: readonly Entry[], timestampMs: number, plan: WritePlan): void {
   // Entries at or before the log start are already covered by a snapshot or compaction.
   const entries = input.filter((entry) => entry.index >= firstIndexOf(state))
@@ -133,50 +143,71 @@ function planAppend(state: LogState, input: readonly Entry[], timestampMs: numbe
 
   const touched = new Set<SegmentState>()
   const { keys, options } = state
-  // One allocation for all values and one for all keys of the batch, not two per entry.
+  const ops = plan.operations
+  const keyBytes = keys.prefix.length + 9
+  // One allocation for all chunks of the write: each chunk's value is a view into it. Not
+  // pooled: storages may keep the buffers they are given (memory-level does).
   let valueBytes = 0
-  for (const entry of entries) valueBytes += ENTRY_HEADER_BYTES + entry.data.length
+  for (const entry of entries) valueBytes += recordBytes(entry.data.length)
   const values = new Uint8Array(valueBytes)
-  const entryKeys = keys.indexedBatch(KeyKind.entry, from, entries.length)
+  const view = new DataView(values.buffer)
+  const chunks: TailChunk[] = []
+  let chunkStart = 0
   let offset = 0
+  const closeChunk = () => {
+    const chunk = chunks[chunks.length - 1]
+    if (chunk === undefined || offset === chunkStart) return
+    ops.push({
+      type: 'put',
+      key: keys.indexed(KeyKind.entry, chunk.firstIndex),
+      value: values.subarray(chunkStart, offset),
+    })
+  }
+  let segment = state.segments[state.segments.length - 1]
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!
-    const length = ENTRY_HEADER_BYTES + entry.data.length
-    const value = encodeEntryInto(values.subarray(offset, offset + length), entry, clampedMs)
-    offset += length
-    plan.operations.push({ type: 'put', key: entryKeys[i]!, value })
-    let segment = state.segments[state.segments.length - 1]
-    if (
+    const entryBytes = recordBytes(entry.data.length)
+    const rolls =
       segment === undefined ||
       segment.bytes >= options.segmentBytesMax ||
       clampedMs - segment.firstTimestampMs >= options.segmentAgeMsMax
-    ) {
-      segment = {
-        baseIndex: entry.index,
-        lastIndex: entry.index,
-        bytes: 0,
-        firstTimestampMs: clampedMs,
-        lastTimestampMs: clampedMs,
-        pointIndexes: [],
-        pointTimestampsMs: [],
+    // A chunk never spans two segments (retention clears whole segments by key range), nor
+    // grows past chunkBytesMax unless a single entry does.
+    if (i === 0 || rolls || offset - chunkStart + entryBytes > options.chunkBytesMax) {
+      closeChunk()
+      chunkStart = offset
+      chunks.push({ firstIndex: entry.index, timestampMs: clampedMs })
+      if (rolls) {
+        segment = {
+          baseIndex: entry.index,
+          lastIndex: entry.index,
+          bytes: 0,
+          firstTimestampMs: clampedMs,
+          lastTimestampMs: clampedMs,
+          pointIndexes: [],
+          pointTimestampsMs: [],
+        }
+        state.segments.push(segment)
       }
-      state.segments.push(segment)
+      segment!.bytes += keyBytes
     }
+    segment = segment!
+    offset = encodeRecordInto(values, view, offset, entry, clampedMs)
     segment.lastIndex = entry.index
-    segment.bytes += keys.prefix.length + 9 + value.length
+    segment.bytes += entryBytes
     segment.lastTimestampMs = clampedMs
     touched.add(segment)
     if ((entry.index - segment.baseIndex) % options.timeIndexIntervalEntries === 0) {
       segment.pointIndexes.push(entry.index)
       segment.pointTimestampsMs.push(clampedMs)
-      plan.operations.push({
+      ops.push({
         type: 'put',
         key: keys.indexed(KeyKind.timePoint, entry.index),
         value: encodeNumber(clampedMs, true),
       })
     }
     if (state.termRuns.append(entry.index, entry.term)) {
-      plan.operations.push({
+      ops.push({
         type: 'put',
         key: keys.indexed(KeyKind.termRun, entry.index),
         value: encodeNumber(entry.term, false),
@@ -184,8 +215,9 @@ function planAppend(state: LogState, input: readonly Entry[], timestampMs: numbe
     }
     state.lastIndex = entry.index
   }
-  for (const segment of touched) plan.operations.push(putSegment(state, segment))
-  state.cache.appendTail(entries)
+  closeChunk()
+  for (const touchedSegment of touched) ops.push(putSegment(state, touchedSegment))
+  state.cache.appendTail(entries, chunks)
 }
 
 function validateEntries(entries: readonly Entry[]): void {
@@ -220,20 +252,52 @@ function putSegment(state: LogState, segment: SegmentState): StorageOperation {
   }
 }
 
-/** Removes entries at and after `from` (from > firstIndex - 1), Raft's conflict truncation. */
+/**
+ * Removes entries at and after `from` (from > firstIndex - 1), Raft's conflict truncation: the
+ * chunk holding `from` keeps its prefix (rewritten in this same write), later chunks are deleted.
+ * From the cache when it holds the chunk whole (the usual case: the truncated entries are
+ * recent), else deferred to just before the write (see DeferredTruncation).
+ */
 export function planTruncate(state: LogState, from: number, plan: WritePlan): void {
-  const { keys } = state
+  const { keys, cache } = state
   const ops = plan.operations
-  for (let index = from; index <= state.lastIndex; index++) {
-    ops.push({ type: 'del', key: keys.indexed(KeyKind.entry, index) })
+  const keyBytes = keys.prefix.length + 9
+  const deletedChunkStarts = new Set<number>()
+  const deleteChunk = (firstIndex: number) => {
+    deletedChunkStarts.add(firstIndex)
+    ops.push({ type: 'del', key: keys.indexed(KeyKind.entry, firstIndex) })
   }
-  // Exact byte accounting when the truncated entries are cached (the usual case: they are
-  // recent); otherwise the segment's average stored entry size.
+  const known = cache.chunksFrom(from)
+  if (known !== undefined) {
+    const { containing, laterFirstIndexes } = known
+    for (const first of laterFirstIndexes) deleteChunk(first)
+    if (containing.firstIndex === from) deleteChunk(from)
+    else {
+      const prefix: Entry[] = []
+      for (let index = containing.firstIndex; index < from; index++) prefix.push(cache.get(index)!)
+      ops.push({
+        type: 'put',
+        key: keys.indexed(KeyKind.entry, containing.firstIndex),
+        value: encodeChunk(prefix, containing.timestampMs),
+      })
+    }
+  } else {
+    plan.deferredTruncations.push({ fromIndex: from, operationsAt: ops.length })
+    // Known chunks may not be written yet, so storage cannot list them: delete them here.
+    const knownFirst = cache.knownChunksFirstIndex
+    const later = knownFirst === undefined ? undefined : cache.chunksFrom(knownFirst)
+    if (later !== undefined) {
+      deleteChunk(later.containing.firstIndex)
+      for (const first of later.laterFirstIndexes) deleteChunk(first)
+    }
+  }
+  // Exact byte accounting for cached entries (the usual case); otherwise the segment's average.
   cutSegmentsFrom(state, from, ops, (index, averageBytes) => {
-    const entry = state.cache.get(index)
-    return entry === undefined ? averageBytes : storedEntryBytes(state, entry.data.length)
+    const entry = cache.get(index)
+    if (entry === undefined) return averageBytes
+    return recordBytes(entry.data.length) + (deletedChunkStarts.has(index) ? keyBytes : 0)
   })
-  state.cache.truncateFrom(from)
+  cache.truncateFrom(from)
   state.lastIndex = from - 1
   state.generation++
 }

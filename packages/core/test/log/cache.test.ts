@@ -5,8 +5,8 @@ import { RaftLogError } from '../../src/raft/types'
 import { caught, makeEntries } from './helpers'
 import { TestMemoryStorage } from './memory-storage'
 
-/** 100 bytes of data + the 29-byte header per cached entry. */
-const CACHED_ENTRY_BYTES = 129
+/** 100 bytes of data + the 33-byte record header per cached entry. */
+const CACHED_ENTRY_BYTES = 133
 
 function nextLoad(log: SegmentedLog): Promise<EntriesLoadedEvent> {
   return new Promise((resolve) => {
@@ -72,8 +72,9 @@ describe('SegmentedLog: entry cache', () => {
     const storage = await TestMemoryStorage.create()
     const log = await SegmentedLog.open(storage, 'p0', { entryCacheBytesMax: CACHED_ENTRY_BYTES * 2 })
     await log.persist({ entries: makeEntries(1, 10, 1, 100), timestampMs: 0 })
-    const entry = storage.entries.find((e) => e.value.length === 129 && e.value[20] === 1)! // index 1's value
-    entry.value[60]! ^= 0xff
+    // One chunk holds entries 1..10: damage the data of entry 1 (its record's bytes 33..132).
+    const chunk = storage.entries.find((e) => e.value.length === 10 * CACHED_ENTRY_BYTES)!
+    chunk.value[60]! ^= 0xff
     const loaded = nextLoad(log)
     expect(raftError(() => log.entries(1, 3, 1000)).kind).toBe('temporarilyUnavailable')
     const event = await loaded

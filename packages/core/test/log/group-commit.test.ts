@@ -114,7 +114,12 @@ describe('GroupCommit', () => {
 
   it('carries snapshot creation, compaction and retention of a log in order with its appends', async () => {
     const storage = await TestMemoryStorage.create()
-    const log = await SegmentedLog.open(storage, 'p', { segmentBytesMax: 57 * 3, retentionBytesMax: 57 * 3 })
+    // Three 16-byte entries of one write: a 12-byte chunk key (group 'p') and 3 records of 33 + 16 bytes.
+    const threeEntriesBytes = 12 + 3 * 49
+    const log = await SegmentedLog.open(storage, 'p', {
+      segmentBytesMax: threeEntriesBytes,
+      retentionBytesMax: threeEntriesBytes,
+    })
     const groupCommit = new GroupCommit(storage)
     const confState = { voters: ['a'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false }
     const commits = [

@@ -122,6 +122,8 @@ async function run(seed: number, steps: number): Promise<void> {
     retentionBytesMax: 1000 + random(4000),
     retentionAgeMsMax: 50 + random(200),
     recoveryVerifyEntries: 1 + random(20),
+    // Writes of up to 6 entries of up to 60 bytes: chunks of one entry to a whole write.
+    chunkBytesMax: 40 + random(300),
   }
   let storage = new JournalStorage()
   await storage.open()
@@ -232,7 +234,7 @@ async function run(seed: number, steps: number): Promise<void> {
 }
 
 describe('SegmentedLog against a naive model', () => {
-  for (const seed of [1, 2, 3, 4, 5, 6]) {
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     it(`agrees through random appends, truncations, snapshots, compaction, retention, reopens and crashes (seed ${seed})`, async () => {
       await run(seed, 250)
     })

@@ -1,19 +1,33 @@
 import { describe, expect, it } from 'vitest'
 import { isLaminarError } from '../../src/errors/laminar-error'
-import { KeyKind, LogKeys, SegmentedLog } from '../../src/log/index'
+import { decodeChunk, KeyKind, LogKeys, SegmentedLog } from '../../src/log/index'
 import { RaftLogError } from '../../src/raft/types'
 import { caught, makeEntries } from './helpers'
 import { TestMemoryStorage } from './memory-storage'
 
-/** Stored bytes of one entry with 16 bytes of data under group 'p0': key 2+2+1+8, value 29+16. */
-const ENTRY_STORED_BYTES = 13 + 45
+/** A chunk's key under group 'p0': 2+2+1+8 bytes. */
+const CHUNK_KEY_BYTES = 13
+/** Stored bytes of one entry record with 16 bytes of data: a 33-byte header + data. */
+const ENTRY_RECORD_BYTES = 33 + 16
+/** An entry written alone: its own chunk. */
+const ENTRY_STORED_BYTES = CHUNK_KEY_BYTES + ENTRY_RECORD_BYTES
+/** Stored bytes of `count` entries written in one chunk. */
+const chunkBytes = (count: number) => CHUNK_KEY_BYTES + count * ENTRY_RECORD_BYTES
 
+/** The indexes of the entries stored in the chunks of `groupId`. */
 function entryKeysIn(storage: TestMemoryStorage, groupId: string): number[] {
   const keys = new LogKeys(groupId)
   const start = keys.kindStart(KeyKind.entry)
-  return storage.entries
-    .filter((e) => e.key.length === start.length && e.key[start.length - 9] === KeyKind.entry)
-    .map((e) => keys.parseIndexed(KeyKind.entry, e.key))
+  const indexes: number[] = []
+  for (const { key, value } of storage.entries) {
+    if (key.length !== start.length || key[start.length - 9] !== KeyKind.entry) continue
+    const first = keys.parseIndexed(KeyKind.entry, key)
+    decodeChunk(key, value, first, first, ({ entry }) => {
+      indexes.push(entry.index)
+      return undefined
+    })
+  }
+  return indexes
 }
 
 describe('SegmentedLog: segments', () => {
@@ -52,7 +66,7 @@ describe('SegmentedLog: segments', () => {
   it('rolls a segment at segmentAgeMsMax, and a single batch may span segments', async () => {
     const log = await SegmentedLog.open(await TestMemoryStorage.create(), 'p0', {
       segmentAgeMsMax: 1000,
-      segmentBytesMax: ENTRY_STORED_BYTES * 3,
+      segmentBytesMax: chunkBytes(3),
     })
     await log.persist({ entries: makeEntries(1, 7, 1), timestampMs: 0 })
     await log.persist({ entries: makeEntries(8, 8, 1), timestampMs: 999 })
@@ -74,15 +88,15 @@ describe('SegmentedLog: segments', () => {
 
   it('retention by bytes drops whole oldest segments with one clear, keeping retainFromIndexMin', async () => {
     const storage = await TestMemoryStorage.create()
-    const options = { segmentBytesMax: ENTRY_STORED_BYTES * 4, retentionBytesMax: ENTRY_STORED_BYTES * 5 }
+    const options = { segmentBytesMax: chunkBytes(4), retentionBytesMax: chunkBytes(4) * 1.5 }
     const log = await SegmentedLog.open(storage, 'p0', options)
     await log.persist({ entries: [...makeEntries(1, 6, 1), ...makeEntries(7, 12, 2)], timestampMs: 0 })
     // 12 entries in segments [1..4] [5..8] [9..12]; only [9..12] fits the bytes bound.
     const limited = await log.applyRetention({ nowMs: 0, retainFromIndexMin: 6 })
-    expect(limited).toEqual({ segmentsDropped: 1, bytesDropped: 4 * ENTRY_STORED_BYTES, firstIndex: 5 })
+    expect(limited).toEqual({ segmentsDropped: 1, bytesDropped: chunkBytes(4), firstIndex: 5 })
     const clearsBefore = storage.entries.length
     const result = await log.applyRetention({ nowMs: 0, retainFromIndexMin: 13 })
-    expect(result).toEqual({ segmentsDropped: 1, bytesDropped: 4 * ENTRY_STORED_BYTES, firstIndex: 9 })
+    expect(result).toEqual({ segmentsDropped: 1, bytesDropped: chunkBytes(4), firstIndex: 9 })
     expect(storage.entries.length).toBeLessThan(clearsBefore)
     expect(log.firstIndex()).toBe(9)
     expect(log.term(8)).toBe(2)
@@ -118,7 +132,7 @@ describe('SegmentedLog: segments', () => {
 
   it('compact drops whole segments covered by the snapshot only', async () => {
     const storage = await TestMemoryStorage.create()
-    const log = await SegmentedLog.open(storage, 'p0', { segmentBytesMax: ENTRY_STORED_BYTES * 3 })
+    const log = await SegmentedLog.open(storage, 'p0', { segmentBytesMax: chunkBytes(3) })
     await log.persist({ entries: makeEntries(1, 9, 1), timestampMs: 0 })
     expect(await log.compact(9)).toBe(1) // no snapshot yet: nothing covered
     const confState = { voters: ['a'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false }
@@ -175,7 +189,7 @@ describe('SegmentedLog: reads racing compaction', () => {
   it('answers LOG_COMPACTED, not STORAGE_CORRUPT, when a compaction clears entries under a read', async () => {
     const storage = await TestMemoryStorage.create()
     const log = await SegmentedLog.open(storage, 'p0', {
-      segmentBytesMax: ENTRY_STORED_BYTES * 500,
+      segmentBytesMax: chunkBytes(500),
       entryCacheBytesMax: 50,
     })
     await log.persist({ entries: makeEntries(1, 3000, 1), timestampMs: 0 })
