@@ -206,7 +206,11 @@ export class DurableRaftMirror {
       const key = change.key
       const segmented = decodeSegmentedEntryChange(key, change.type === 'put' ? change.value : undefined)
       if (segmented !== undefined) {
-        this.#setTerm(segmented.index, segmented.term)
+        // A chunk write replaces the log from its first index on.
+        for (let index = this.lastIndex; index >= segmented.firstIndex; index--)
+          this.#setTerm(index, undefined)
+        for (let i = 0; i < segmented.terms.length; i++)
+          this.#setTerm(segmented.firstIndex + i, segmented.terms[i])
         continue
       }
       if (key.length === 1 && key[0] === HARD_STATE_KEY[0]) {

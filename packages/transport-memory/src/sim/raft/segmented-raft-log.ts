@@ -2,10 +2,9 @@ import {
   bootstrapConfState,
   bootstrappedLogStorage,
   type ConfState,
-  decodeEntry,
+  decodeEntryChunkChange,
   type Entry,
   type HardState,
-  KeyKind,
   LogKeys,
   type LogStorage,
   type NodeId,
@@ -80,25 +79,16 @@ export class SegmentedRaftLog implements RaftLogBackend {
 }
 
 /**
- * Reads a SegmentedLog entry change from the disk (for the durable mirror): the index and term
- * of an entry key of the sim's Raft group, or undefined for any other key.
+ * Reads a SegmentedLog entry chunk change from the disk (for the durable mirror): the sim's Raft
+ * group's log from `firstIndex` on is replaced by entries of `terms` (empty for a delete), or
+ * undefined for any other key.
  */
 export function decodeSegmentedEntryChange(
   key: Uint8Array,
   value: Uint8Array | undefined,
-): { index: number; term: number | undefined } | undefined {
-  const prefix = segmentedPrefix()
-  if (key.length !== prefix.length + 9) return undefined
-  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return undefined
-  if (key[prefix.length] !== KeyKind.entry) return undefined
-  const view = new DataView(key.buffer, key.byteOffset, key.byteLength)
-  const index = view.getUint32(prefix.length + 1) * 0x1_0000_0000 + view.getUint32(prefix.length + 5)
-  if (value === undefined) return { index, term: undefined }
-  return { index, term: decodeEntry(key, value, index).entry.term }
+): { firstIndex: number; terms: number[] } | undefined {
+  keysCache ??= new LogKeys(SIM_RAFT_GROUP_ID)
+  return decodeEntryChunkChange(keysCache, key, value)
 }
 
-let prefixCache: Uint8Array | undefined
-function segmentedPrefix(): Uint8Array {
-  prefixCache ??= new LogKeys(SIM_RAFT_GROUP_ID).prefix
-  return prefixCache
-}
+let keysCache: LogKeys | undefined
