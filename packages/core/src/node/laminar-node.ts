@@ -3,7 +3,6 @@ import { LaminarClient } from '../client/laminar-client'
 import { LocalFirstChannel, TransportChannel } from '../client/node-channel'
 import { LaminarError } from '../errors/laminar-error'
 import { GroupCommit } from '../log/group-commit'
-import { SegmentedLog } from '../log/segmented-log'
 import { type Clock, systemClock } from '../ports/clock'
 import { type Random, systemRandom } from '../ports/random'
 import type { Storage } from '../ports/storage'
@@ -12,6 +11,8 @@ import { bootstrapConfState } from '../raft/index'
 import type { ConfState, NodeId } from '../raft/types'
 import { loadControllerBootstrap, requestJoin, saveControllerBootstrap } from './cluster-join'
 import { CONTROLLER_GROUP_ID, ControllerHost } from './controller-host'
+import { GroupOpener } from './group-opener'
+import { handOverLeaderships } from './leadership-handover'
 import { MembershipDriver } from './membership-driver'
 import { MultiRaft } from './multi-raft'
 import {
@@ -22,40 +23,17 @@ import {
   resolveTuning,
 } from './node-options'
 import { NodeRequestHandler } from './node-request-handler'
+import { buildNodeStatus, type NodeState, type NodeStatus } from './node-status'
 import { sweepOrphanedLogs } from './orphaned-log-sweep'
-import { PartitionGroups, type PartitionLogOptions } from './partition-groups'
+import { PartitionGroups } from './partition-groups'
 import { PartitionHost } from './partition-host'
 import { PeerLinks } from './peer-links'
-import { encodeNodeId } from './proposal-envelope'
-import { RaftGroup } from './raft-group'
-import { SegmentedGroupLog } from './segmented-group-log'
 import { ServerConnection } from './server-connection'
 
-export type NodeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
+export type { GroupStatus, NodeState, NodeStatus } from './node-status'
 
 /** Leaders move group memberships towards the controller's state every this many ticks (and on changes). */
 const MEMBERSHIP_EVERY_TICKS = 4
-
-/** A group as `status()` reports it. */
-export interface GroupStatus {
-  groupId: string
-  role: string
-  leader: string
-  term: number
-  commit: number
-  applied: number
-}
-
-export interface NodeStatus {
-  id: NodeId
-  state: NodeState
-  controllerLeader: string | null
-  groups: GroupStatus[]
-  raftRounds: number
-  peerFramesSent: number
-  peerMessagesSent: number
-  peerFramesDropped: number
-}
 
 /**
  * One laminar-ts node: hosts the controller group (as voter or learner) and the partition
@@ -163,12 +141,20 @@ export class LaminarNode {
     const bootstrap = await this.#controllerBootstrap(peerLinks)
     const controller = new ControllerHost(this.peers, bootstrap)
     this.#controller = controller
+    const opener = new GroupOpener({
+      nodeId: this.id,
+      storage: this.storage,
+      groupCommit: this.#groupCommit,
+      clock: this.clock,
+      random: this.random,
+      tuning: this.tuning,
+    })
     const partitionGroups = new PartitionGroups({
       nodeId: this.id,
       controller,
       multiRaft,
       newHost: (topic, partition) => this.#newPartitionHost(topic, partition),
-      openGroup: (groupId, host, conf, logOptions) => this.#openGroup(groupId, host, conf, logOptions),
+      openGroup: (groupId, host, conf, logOptions) => opener.open(groupId, host, conf, logOptions),
       isRunning: () => this.#state === 'starting' || this.#state === 'running',
       trackDestroy: (clearing) => this.#trackDestroy(clearing),
       onFatal: (error) => {
@@ -184,7 +170,7 @@ export class LaminarNode {
       schedule: () => multiRaft.schedule(),
     })
     this.#handler = new NodeRequestHandler(this, controller, partitionGroups.hosts)
-    const group = await this.#openGroup(CONTROLLER_GROUP_ID, controller, bootstrap, {})
+    const group = await opener.open(CONTROLLER_GROUP_ID, controller, bootstrap, {})
     controller.attach(group)
     controller.onChange = () => this.#onControllerChange()
     multiRaft.add(group)
@@ -250,55 +236,6 @@ export class LaminarNode {
     )
     this.#partitionGroups?.reconcile()
     if (this.#state === 'running') this.#membership?.step()
-  }
-
-  /** Opens a group's log (recovering it from storage) and builds its Raft node on it. */
-  async #openGroup(
-    groupId: string,
-    applier: ControllerHost | PartitionHost,
-    bootstrap: ConfState,
-    logOptions: PartitionLogOptions,
-  ): Promise<RaftGroup> {
-    const log = await SegmentedLog.open(this.storage, groupId, {
-      entryCacheBytesMax: this.tuning.entryCacheBytesPerGroupMax,
-      ...logOptions,
-    })
-    // A log that retention compacted starts at its snapshot: restore the state machine from it
-    // and let Raft hand out only the entries after it.
-    const snapshot = log.snapshot()
-    const applied = snapshot.metadata.index
-    if (applied > 0) applier.restoreSnapshot?.(snapshot.data)
-    return new RaftGroup({
-      groupId,
-      nodeId: this.id,
-      nodeIdBytes: this.#nodeIdBytes(),
-      log: new SegmentedGroupLog(log, this.#groupCommit!, this.clock, bootstrap),
-      applier,
-      pendingProposalsMax: this.tuning.pendingProposalsPerGroupMax,
-      raft: {
-        electionTicks: this.tuning.electionTicks,
-        heartbeatTicks: this.tuning.heartbeatTicks,
-        random: () => this.random.next(),
-        maxSizePerMsg: this.tuning.maxSizePerMsg,
-        maxInflightMsgs: this.tuning.maxInflightMsgs,
-        checkQuorum: true,
-        preVote: true,
-        applied,
-      },
-    })
-  }
-
-  #incarnationBytes: Uint8Array | undefined
-  /**
-   * The proposer name in proposal headers: the node id plus a fresh incarnation per start, so
-   * entries proposed by an earlier run can never be taken for requests of this run on replay.
-   */
-  #nodeIdBytes(): Uint8Array {
-    if (this.#incarnationBytes === undefined) {
-      const incarnation = Math.floor(this.random.next() * 0x1_0000_0000).toString(36)
-      this.#incarnationBytes = encodeNodeId(`${this.id}#${incarnation}`)
-    }
-    return this.#incarnationBytes
   }
 
   /**
@@ -436,28 +373,11 @@ export class LaminarNode {
 
   /** Raft groups and their roles as this node sees them. */
   status(): NodeStatus {
-    const groups: GroupStatus[] = []
-    for (const group of this.#multiRaft?.groups.values() ?? []) {
-      const s = group.raft.status()
-      groups.push({
-        groupId: group.groupId,
-        role: s.role,
-        leader: s.leader,
-        term: s.term,
-        commit: s.commit,
-        applied: group.appliedIndex,
-      })
-    }
-    return {
-      id: this.id,
-      state: this.#state,
-      controllerLeader: this.#controller?.leader() ?? null,
-      groups,
-      raftRounds: this.#multiRaft?.rounds ?? 0,
-      peerFramesSent: this.#peerLinks?.framesSent ?? 0,
-      peerMessagesSent: this.#peerLinks?.messagesSent ?? 0,
-      peerFramesDropped: this.#peerLinks?.framesDropped ?? 0,
-    }
+    return buildNodeStatus(
+      { id: this.id, state: this.#state, controllerLeader: this.#controller?.leader() ?? null },
+      this.#multiRaft,
+      this.#peerLinks,
+    )
   }
 
   /**
@@ -468,7 +388,12 @@ export class LaminarNode {
     if (this.#state !== 'running') return
     this.#state = 'stopping'
     const multiRaft = this.#multiRaft!
-    await this.#transferLeaderships(multiRaft)
+    await handOverLeaderships(multiRaft, {
+      selfId: this.id,
+      clock: this.clock,
+      tickIntervalMs: this.tuning.tickIntervalMs,
+      electionTicks: this.tuning.electionTicks,
+    })
     this.#client?.close()
     multiRaft.stop()
     for (const host of this.#partitions.values()) host.stop()
@@ -480,27 +405,5 @@ export class LaminarNode {
     await Promise.all([...this.#logsDestroying])
     await this.storage.close()
     this.#state = 'stopped'
-  }
-
-  async #transferLeaderships(multiRaft: MultiRaft): Promise<void> {
-    const leading = [...multiRaft.groups.values()].filter((g) => g.isLeader)
-    for (const group of leading) {
-      const status = group.raft.status()
-      let best: string | undefined
-      let bestMatch = -1
-      for (const [peer, progress] of Object.entries(status.progress)) {
-        if (peer === this.id || progress.isLearner || !progress.recentActive) continue
-        if (progress.match > bestMatch) {
-          best = peer
-          bestMatch = progress.match
-        }
-      }
-      if (best !== undefined) group.raft.transferLeadership(best)
-    }
-    multiRaft.schedule()
-    const deadlineMs = this.clock.now() + this.tuning.tickIntervalMs * this.tuning.electionTicks * 2
-    while (leading.some((g) => g.isLeader) && this.clock.now() < deadlineMs) {
-      await new Promise<void>((resolve) => this.clock.setTimer(resolve, this.tuning.tickIntervalMs))
-    }
   }
 }
