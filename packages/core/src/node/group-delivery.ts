@@ -1,6 +1,7 @@
 import type { GroupConfig, PartitionCommand } from '../broker/commands'
 import { deadLetterRecord } from '../broker/dead-letter'
 import { type DeadLetter, type Dispatch, Dispatcher } from '../broker/dispatcher'
+import type { RecordBatch } from '../codec/record-batch'
 import { LaminarError } from '../errors/laminar-error'
 import type { Clock, TimerHandle } from '../ports/clock'
 import type { Delivery, FetchResult, GroupOptions, GroupPartitionDescription, WireRecord } from './protocol'
@@ -182,17 +183,18 @@ export class GroupDelivery {
     this.#scheduleFlush()
   }
 
-  /** True while some group has a dispatcher here (only ever on the leader). */
-  get hasGroups(): boolean {
-    return this.#groups.size > 0
-  }
-
-  onAppended(baseOffset: number, records: readonly WireRecord[]): void {
+  onAppended(baseOffset: number, batch: RecordBatch): void {
     if (this.#groups.size === 0) return
-    const endOffset = baseOffset + records.length
-    const keys = records.map((r) => r.key)
+    const endOffset = baseOffset + batch.count
+    // Keys are read out of the batch only for groups with per-key ordering, once for all of them.
+    let keys: Array<Uint8Array | null> | undefined
     for (const runtime of this.#groups.values()) {
-      runtime.dispatcher.onRecordsAvailable(endOffset, { baseOffset, keys })
+      if (runtime.dispatcher.config.perKeyOrdering) {
+        keys ??= batch.keys()
+        runtime.dispatcher.onRecordsAvailable(endOffset, { baseOffset, keys })
+      } else {
+        runtime.dispatcher.onRecordsAvailable(endOffset)
+      }
       this.#pump(runtime)
     }
     this.#scheduleFlush()

@@ -78,16 +78,11 @@ export class PartitionHost implements GroupApplier {
     const command = decodePartitionCommand(bytes)
     const result = this.stateMachine.apply(index, command)
     if (command.type === 'append' && result.type === 'append' && !result.duplicate) {
-      // Only the leader keeps the window and decodes the records: linearizable reads and
-      // deliveries are served there, and a follower's stale reads scan the log. Followers read
-      // the batch header only (in apply), so a replica that never serves a record never builds one.
-      if (this.#group?.isLeader === true) {
-        const records = decodeRecords(command.batch)
-        this.recent.append(result.baseOffset, records)
-        this.delivery.onAppended(result.baseOffset, records)
-      } else if (this.delivery.hasGroups) {
-        this.delivery.onAppended(result.baseOffset, decodeRecords(command.batch))
-      }
+      // Only the leader keeps the window (of batches, decoded when read): linearizable reads and
+      // deliveries are served there, and a follower's stale reads scan the log. Apply reads the
+      // batch header only, so a replica that never serves a record never builds one.
+      if (this.#group?.isLeader === true) this.recent.append(result.baseOffset, command.batch)
+      this.delivery.onAppended(result.baseOffset, command.batch)
     } else if (result.type !== 'error') {
       this.delivery.onGroupCommand(command)
     }
