@@ -84,6 +84,8 @@ export async function requestJoin(options: JoinRequestOptions): Promise<JoinResu
     let lastError: unknown
     for (let round = 0; round < options.roundsMax; round++) {
       try {
+        // Node ids resolve to addresses first: the controller leader's hint names a node id.
+        await client.metadata()
         return await client.admin().join(options.nodeId, options.address)
       } catch (error) {
         lastError = error

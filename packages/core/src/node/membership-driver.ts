@@ -70,14 +70,15 @@ export function controllerVotersWanted(activeCount: number, votersMax: number): 
  * The next step for the controller group (its leader decides), one voter at a time (simple
  * changes): every active member follows as a learner; caught-up learners are promoted while
  * fewer active voters than wanted remain (so a leaving voter is replaced before it goes); a
- * node no longer a member (forgotten after leaving) is removed, a voter only while another
- * voter remains. Leaving members keep their place until forgotten: they still host replicas
+ * node removed from the cluster (forgotten after leaving) is removed, a voter only while another
+ * voter remains; active voters beyond the wanted count are demoted to learners. Leaving members keep their place until forgotten: they still host replicas
  * and must learn when the moves off them complete.
  */
 export function nextControllerStep(
   status: RaftStatus,
   members: readonly ClusterMember[],
   votersMax: number,
+  wasRemoved: (nodeId: NodeId) => boolean,
 ): MembershipStep {
   const config = status.config
   if (status.leadTransferee !== '' || config.votersOutgoing.length > 0) return WAIT
@@ -93,11 +94,19 @@ export function nextControllerStep(
     const candidate = config.learners.find((id) => active.includes(id) && caughtUp(status, id))
     if (candidate !== undefined) return change([{ type: 'addNode', nodeId: candidate }])
   }
-  const goneVoter = config.voters.find((id) => !memberIds.has(id))
+  // Gone: removed from the cluster. A founder not admitted yet is neither member nor gone.
+  const goneVoter = config.voters.find((id) => !memberIds.has(id) && wasRemoved(id))
   if (goneVoter !== undefined && config.voters.length > 1)
     return change([{ type: 'removeNode', nodeId: goneVoter }])
-  const goneLearner = config.learners.find((id) => !memberIds.has(id))
+  const goneLearner = config.learners.find((id) => !memberIds.has(id) && wasRemoved(id))
   if (goneLearner !== undefined) return change([{ type: 'removeNode', nodeId: goneLearner }])
+  // More active voters than wanted (members left): demote one, not the leader itself; never
+  // while a founder is still to be admitted (the member count is not the cluster's yet).
+  const settled = [...config.voters, ...config.learners].every((id) => memberIds.has(id))
+  if (settled && activeVoters.length > controllerVotersWanted(active.length, votersMax)) {
+    const demoted = [...activeVoters].reverse().find((id) => id !== status.id)
+    if (demoted !== undefined) return change([{ type: 'addLearner', nodeId: demoted }])
+  }
   return DONE
 }
 
@@ -143,6 +152,7 @@ export class MembershipDriver {
         controllerGroup.raft.status(),
         members,
         this.#options.controllerVotersMax,
+        (id) => controller.stateMachine.wasRemoved(id),
       )
       if (next.type === 'change') this.#propose(controllerGroup, next.change)
     }
