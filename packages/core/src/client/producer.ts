@@ -34,10 +34,22 @@ export interface SendOptions {
   messages: ProducerMessage[]
 }
 
+/** One `send`/`sendBatch` call: settled once all its messages are, or at the first failure. */
+interface SendCall {
+  results: RecordMetadata[]
+  remaining: number
+  settled: boolean
+  resolve: (results: RecordMetadata[]) => void
+  reject: (error: unknown) => void
+}
+
+/** One message waiting in a batch: no promise or closure per message, one per send call. */
 interface Pending {
   record: WireRecord
   bytes: number
-  settle: (error: unknown, offset: number) => void
+  call: SendCall
+  /** Position of the message in its call's results. */
+  index: number
 }
 
 interface Batch {
@@ -124,7 +136,6 @@ export class Producer {
   /** Sends messages to several topics at once. */
   async sendBatch(options: { topicMessages: SendOptions[] }): Promise<RecordMetadata[]> {
     if (this.#closed) throw new LaminarError('INVALID_ARGUMENT', 'producer is closed')
-    const promises: Promise<RecordMetadata>[] = []
     const nowMs = this.#clock.now()
     const prepared: Array<{ topic: string; partition: number; record: WireRecord; bytes: number }> = []
     let total = 0
@@ -170,23 +181,38 @@ export class Producer {
       })
     }
     this.#bufferedBytes += total
-    for (const p of prepared) {
-      promises.push(
-        new Promise<RecordMetadata>((resolve, reject) => {
-          this.#add(p.topic, p.partition, {
-            record: p.record,
-            bytes: p.bytes,
-            settle: (error, offset) => {
-              this.#bufferedBytes -= p.bytes
-              if (error === undefined) resolve({ topic: p.topic, partition: p.partition, offset })
-              else reject(error)
-            },
-          })
-        }),
-      )
-    }
+    const promise = new Promise<RecordMetadata[]>((resolve, reject) => {
+      const call: SendCall = {
+        results: new Array(prepared.length),
+        remaining: prepared.length,
+        settled: false,
+        resolve,
+        reject,
+      }
+      for (let index = 0; index < prepared.length; index++) {
+        const p = prepared[index]!
+        this.#add(p.topic, p.partition, { record: p.record, bytes: p.bytes, call, index })
+      }
+    })
     this.#scheduleSeal()
-    return Promise.all(promises)
+    return promise
+  }
+
+  /** A message was acknowledged (error undefined) or failed for good. */
+  #settle(lane: Lane, item: Pending, error: unknown, offset: number): void {
+    this.#bufferedBytes -= item.bytes
+    const call = item.call
+    if (call.settled) return
+    if (error !== undefined) {
+      call.settled = true
+      call.reject(error)
+      return
+    }
+    call.results[item.index] = { topic: lane.topic, partition: lane.partition, offset }
+    if (--call.remaining === 0) {
+      call.settled = true
+      call.resolve(call.results)
+    }
   }
 
   #add(topic: string, partition: number, item: Pending): void {
@@ -259,7 +285,8 @@ export class Producer {
         batch: encodeRecords(batch.items.map((i) => i.record)),
       })) as ProduceResult
       lane.inFlight--
-      for (let i = 0; i < batch.items.length; i++) batch.items[i]!.settle(undefined, result.baseOffset + i)
+      for (let i = 0; i < batch.items.length; i++)
+        this.#settle(lane, batch.items[i]!, undefined, result.baseOffset + i)
     } catch (error) {
       lane.inFlight--
       const attempts = (this.#attempts.get(batch) ?? 0) + 1
@@ -276,7 +303,7 @@ export class Producer {
           lane.epoch++
           lane.nextSequence = 0
         }
-        for (const item of batch.items) item.settle(error, -1)
+        for (const item of batch.items) this.#settle(lane, item, error, -1)
       }
     }
     this.#pump(lane)
