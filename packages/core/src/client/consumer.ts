@@ -77,7 +77,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** What delivered messages settle through (one object for all of them). */
   readonly #settler: MessageSettler = {
     isStopped: () => this.#stopped,
-    scheduleSettle: () => this.#scheduleSettle(),
+    scheduleSettle: (state) => {
+      // A settle loop running for the partition takes what accumulates (it checks again before
+      // it ends): no flush, microtask or promise per message while settles are in flight.
+      if (state.settling === undefined) this.#scheduleSettle()
+    },
   }
 
   /** @internal Use `client.consumer()`. */

@@ -21,8 +21,11 @@ export interface PartitionState {
 export interface MessageSettler {
   /** True once the consumer stopped: settling then does nothing (the group redelivers). */
   isStopped(): boolean
-  /** Sends the accumulated acks, nacks and working() soon (batched per partition). */
-  scheduleSettle(): void
+  /**
+   * Sends the partition's accumulated acks, nacks and working() soon (batched per partition).
+   * Free while a settle request of that partition is in flight: its loop takes them next.
+   */
+  scheduleSettle(state: PartitionState): void
 }
 
 /**
@@ -66,7 +69,7 @@ export class DeliveredMessage implements ConsumerMessage {
   working(): void {
     if (this.#settled || this.#settler.isStopped()) return
     this.#state.working.push(this.offset)
-    this.#settler.scheduleSettle()
+    this.#settler.scheduleSettle(this.#state)
   }
 
   #settle(): boolean {
@@ -75,7 +78,7 @@ export class DeliveredMessage implements ConsumerMessage {
     const state = this.#state
     state.outstanding--
     state.creditWaiter?.()
-    this.#settler.scheduleSettle()
+    this.#settler.scheduleSettle(state)
     return true
   }
 }
