@@ -123,6 +123,22 @@ export class Admin {
     if (!Array.isArray(options.replicas) || options.replicas.some((id) => typeof id !== 'string')) {
       throw new LaminarError('INVALID_ARGUMENT', 'replicas must be a list of node ids')
     }
+    // Checked here too: the router retries PARTITION_NOT_FOUND (metadata may be stale), which
+    // would only delay the same answer.
+    const topic = await this.#router.topic(options.topic)
+    if (!topic.partitions.some((p) => p.partition === options.partition)) {
+      throw new LaminarError(
+        'PARTITION_NOT_FOUND',
+        `topic ${options.topic} has no partition ${options.partition}`,
+        {
+          details: {
+            topic: options.topic,
+            partition: options.partition,
+            partitions: topic.partitions.length,
+          },
+        },
+      )
+    }
     await this.#router.toController({
       op: 'reassignPartition',
       topic: options.topic,

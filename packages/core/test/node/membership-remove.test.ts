@@ -114,6 +114,42 @@ describe('removing a node', () => {
     expect(stuck).toMatchObject({ replicas: [down], currentReplicas: [owner], reassigning: true })
   })
 
+  it('unsticks a move onto a node that died for good by removing that node', async () => {
+    cluster = await startCluster(4)
+    const c = cluster
+    await c.node('n1').client().admin().createTopic({ topic: 'p', partitions: 1, replicationFactor: 2 })
+    const { replicas } = (await c.node('n1').client().admin().describeCluster()).partitions[0]!
+    const dead = ['n4', 'n3', 'n2'].find((id) => !replicas.includes(id))!
+    const admin = c
+      .node(['n1', 'n2', 'n3', 'n4'].find((id) => id !== dead && id !== 'n1') ?? 'n1')
+      .client()
+      .admin()
+    await c
+      .node('n1')
+      .client()
+      .producer()
+      .send({ topic: 'p', messages: [{ value: 'kept' }] })
+    await c.stopNode(dead)
+    await admin.reassignPartition({ topic: 'p', partition: 0, replicas: [replicas[0]!, dead] })
+    // The dead target never catches up: the move cannot complete, and cannot be replaced.
+    expect(await codeOf(admin.reassignPartition({ topic: 'p', partition: 0, replicas }))).toBe(
+      'REASSIGNMENT_IN_PROGRESS',
+    )
+    await admin.removeNode(dead)
+    await eventually(async () => {
+      const described = await admin.describeCluster()
+      const partition = described.partitions[0]!
+      expect(partition.reassigning).toBe(false)
+      expect(partition.currentReplicas).not.toContain(dead)
+      expect(partition.currentReplicas).toHaveLength(2)
+      expect(described.members.map((m) => m.id)).not.toContain(dead)
+    })
+    const records = await admin
+      .describeCluster()
+      .then(() => c.node(replicas[0]!).client().read({ topic: 'p', partition: 0, fromOffset: 0 }))
+    expect(records.map((r) => text(r.value))).toEqual(['kept'])
+  })
+
   it('refuses to remove the last member', async () => {
     cluster = await startCluster(1)
     const admin = cluster.node('n1').client().admin()
