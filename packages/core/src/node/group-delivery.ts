@@ -59,6 +59,12 @@ interface GroupRuntime {
   members: Map<string, Member>
   /** A log read for per-key ordering keys is under way. */
   keysLoading: boolean
+  /**
+   * The dispatcher's commands proposed and not yet applied (or failed). While any are, new acks
+   * wait in the dispatcher and go out together in the next proposal: a few large ack entries
+   * instead of one per settle request.
+   */
+  proposing: number
 }
 
 /** Records read back from the log at once for deliveries that left the recent window. */
@@ -259,7 +265,7 @@ export class GroupDelivery {
       endOffset: sm.endOffset,
       logStartOffset: sm.logStartOffset,
     })
-    runtime = { dispatcher, members: new Map(), keysLoading: false }
+    runtime = { dispatcher, members: new Map(), keysLoading: false, proposing: 0 }
     this.#groups.set(groupName, runtime)
     return runtime
   }
@@ -414,9 +420,27 @@ export class GroupDelivery {
     const host = this.#options.host
     if (!host.group.isLeader) return
     for (const [name, runtime] of this.#groups) {
-      for (const command of runtime.dispatcher.takeCommands()) void host.propose(command).catch(() => {})
+      if (runtime.proposing === 0) this.#proposeCommands(runtime)
       const deadLetters = runtime.dispatcher.takeDeadLetters()
       if (deadLetters.length > 0) void this.#deadLetter(name, deadLetters)
+    }
+  }
+
+  /**
+   * Proposes what the dispatcher accumulated. Bounded: proposals never wait forever (applied,
+   * or failed when leadership is lost), and the dispatcher bounds what accumulates meanwhile.
+   */
+  #proposeCommands(runtime: GroupRuntime): void {
+    const host = this.#options.host
+    const commands = runtime.dispatcher.takeCommands()
+    runtime.proposing += commands.length
+    for (const command of commands) {
+      void host
+        .propose(command)
+        .catch(() => {})
+        .finally(() => {
+          if (--runtime.proposing === 0) this.#scheduleFlush()
+        })
     }
   }
 
