@@ -28,7 +28,7 @@ export function decodeEntryChunkChange(
   const firstIndex = readUint64(new DataView(key.buffer, key.byteOffset, key.byteLength), prefix.length + 1)
   const terms: number[] = []
   if (value !== undefined) {
-    decodeChunk(key, value, firstIndex, firstIndex, ({ entry }) => {
+    decodeChunk(key, value, firstIndex, firstIndex, (entry) => {
       terms.push(entry.term)
       return undefined
     })

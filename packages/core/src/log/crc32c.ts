@@ -31,8 +31,23 @@ function buildTables(): Uint32Array {
 /** Word loads read bytes in memory order only on a little-endian host; others take the byte loop. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
-/** Below this many bytes the word loop's setup (an Int32Array view) is not worth it. */
+/** Below this many bytes the word loop's setup is not worth it. */
 const WORD_LOOP_BYTES_MIN = 64
+
+/**
+ * The last buffer's 32-bit word view, reused: the records of one chunk (or of one write being
+ * encoded) share a buffer, so their checksums take no allocation each.
+ */
+let lastBuffer: ArrayBufferLike | undefined
+let lastWords: Int32Array = new Int32Array(0)
+
+function wordsOf(buffer: ArrayBufferLike): Int32Array {
+  if (buffer !== lastBuffer) {
+    lastBuffer = buffer
+    lastWords = new Int32Array(buffer, 0, buffer.byteLength >>> 2)
+  }
+  return lastWords
+}
 
 /**
  * The CRC-32C of `bytes[start, end)`, as an unsigned 32-bit integer.
@@ -50,8 +65,10 @@ export function crc32c(bytes: Uint8Array, start = 0, end: number = bytes.length,
       i++
     }
     const wordCount = ((end - i) >>> 4) << 2
-    const words = new Int32Array(bytes.buffer, bytes.byteOffset + i, wordCount)
-    for (let w = 0; w < wordCount; w += 4) {
+    const words = wordsOf(bytes.buffer)
+    const wordStart = (bytes.byteOffset + i) >>> 2
+    const wordEnd = wordStart + wordCount
+    for (let w = wordStart; w < wordEnd; w += 4) {
       const a = words[w]! ^ crc
       const b = words[w + 1]!
       const c = words[w + 2]!

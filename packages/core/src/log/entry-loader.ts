@@ -1,7 +1,7 @@
 import { isLaminarError, LaminarError } from '../errors/laminar-error'
 import type { Storage } from '../ports/storage'
 import type { LogState } from './log-state'
-import { readStoredEntries } from './read-entries'
+import { readStoredEntries } from './read-stored'
 
 /** Reported to {@link SegmentedLog.onEntriesLoaded} listeners when an async load finishes. */
 export interface EntriesLoadedEvent {
@@ -58,7 +58,7 @@ export class EntryLoader {
       (stored) => {
         this.#end(load)
         if (state.generation !== generation) return this.#emit({ groupId, lo, hi: lo })
-        state.cache.addWindow(stored.map((item) => item.entry))
+        state.cache.addWindow(stored)
         state.cache.evict(this.#pinnedFromIndex())
         this.#emit({ groupId, lo, hi: lo + stored.length })
       },

@@ -3,6 +3,7 @@ import type { StorageClearOptions, StorageOperation } from '../ports/storage'
 import type { Entry, HardState, Snapshot } from '../raft/types'
 import type { EntryCache } from './entry-cache'
 import type { LogKeys } from './keys'
+import type { ReadCursor } from './read-stored'
 import type { LogStart, SegmentRow } from './records'
 import type { TermRuns } from './term-runs'
 
@@ -94,6 +95,8 @@ export interface LogState {
   lastTimestampMs: number
   /** The format key is in storage (or staged): a fresh log writes it with its first write. */
   formatWritten: boolean
+  /** Where the last storage read stopped, so a sequential reader's next read needs no seek. */
+  readCursor: ReadCursor | undefined
 }
 
 /**

@@ -154,30 +154,46 @@ export function readRecord(
  * Decodes the entries of the chunk stored under `key` (first entry `firstIndex`), verifying each
  * checksum; calls `visit` for each entry at or after `fromIndex` until it returns false.
  * A damaged entry is STORAGE_CORRUPT with the chunk's key and the entry's index.
+ * The hot path of every read: no allocation per entry beyond the Entry and its data view.
  */
 export function decodeChunk(
   key: Uint8Array,
   value: Uint8Array,
   firstIndex: number,
   fromIndex: number,
-  visit: (stored: StoredEntry) => boolean | undefined,
+  visit: (entry: Entry, timestampMs: number) => boolean | undefined,
 ): void {
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength)
-  if (value.length === 0) throw corrupt(key, 'empty chunk', firstIndex)
+  const length = value.length
+  if (length === 0) throw corrupt(key, 'empty chunk', firstIndex)
   let index = firstIndex
-  for (let offset = 0; offset < value.length; index++) {
-    if (index < fromIndex) {
-      // Skipped entries are still bounds-checked, not verified: they are not returned.
-      if (value.length - offset < RECORD_HEADER_BYTES) throw corrupt(key, 'entry cut short', index)
-      const end = offset + 8 + view.getUint32(offset + 4)
-      if (end > value.length) throw corrupt(key, 'entry length overruns the chunk', index)
-      offset = end
-      continue
+  for (let offset = 0; offset < length; index++) {
+    if (length - offset < RECORD_HEADER_BYTES) throw corrupt(key, 'entry cut short', index)
+    const bodyBytes = view.getUint32(offset + 4)
+    const end = offset + 8 + bodyBytes
+    if (bodyBytes < RECORD_BODY_BYTES_MIN || end > length) {
+      throw corrupt(key, 'entry length overruns the chunk', index)
     }
-    const read = readRecord(value, view, offset, index)
-    if (!read.ok) throw corrupt(key, read.reason, index)
-    if (visit(read.stored) === false) return
-    offset = read.end
+    // Entries before fromIndex are stepped over, not verified: they are not returned.
+    if (index >= fromIndex) {
+      if (view.getUint32(offset) !== crc32c(value, offset + CRC_BYTES, end)) {
+        throw corrupt(key, 'checksum mismatch', index)
+      }
+      const type = entryTypesByCode[view.getUint8(offset + 8)]
+      if (type === undefined) throw corrupt(key, 'unknown entry type', index)
+      if (readUint64(view, offset + 17) !== index) {
+        throw corrupt(key, `entry ${readUint64(view, offset + 17)} stored where ${index} belongs`, index)
+      }
+      // A view, no copy: the storage handed this value to us (the port says callers own results).
+      const entry: Entry = {
+        term: readUint64(view, offset + 9),
+        index,
+        type,
+        data: value.subarray(offset + RECORD_HEADER_BYTES, end),
+      }
+      if (visit(entry, view.getFloat64(offset + 25)) === false) return
+    }
+    offset = end
   }
 }
 

@@ -121,6 +121,7 @@ export async function recoverLog(
     generation: 0,
     lastTimestampMs: segments[segments.length - 1]?.lastTimestampMs ?? Number.NEGATIVE_INFINITY,
     formatWritten,
+    readCursor: undefined,
   }
 
   const entryEnd = keys.kindEnd(KeyKind.entry)

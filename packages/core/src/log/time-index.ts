@@ -1,6 +1,6 @@
 import type { Storage } from '../ports/storage'
 import type { LogState, SegmentState } from './log-state'
-import { readStoredEntries } from './read-entries'
+import { readStoredEntries } from './read-stored'
 
 /** A staged append not yet written: its entries share one (clamped) timestamp. */
 export interface UnwrittenRange {
@@ -63,8 +63,16 @@ async function findInSegment(
   const scanTo = next < points.length ? segment.pointIndexes[next]! : segment.lastIndex
   const storedTo = Math.min(scanTo + 1, pinnedFrom)
   if (scanFrom < storedTo) {
-    const stored = await readStoredEntries(storage, state, scanFrom, storedTo, Number.POSITIVE_INFINITY)
-    for (const item of stored) if (item.timestampMs >= timestampMs) return item.entry.index
+    const timestampsMs: number[] = []
+    const stored = await readStoredEntries(
+      storage,
+      state,
+      scanFrom,
+      storedTo,
+      Number.POSITIVE_INFINITY,
+      timestampsMs,
+    )
+    for (let i = 0; i < stored.length; i++) if (timestampsMs[i]! >= timestampMs) return stored[i]!.index
   }
   const ranges = [...unwritten].sort((a, b) => a.fromIndex - b.fromIndex)
   for (const range of ranges) {

@@ -25,7 +25,7 @@ function storedChunks(
     if (key.length !== start.length || key[start.length - 9] !== KeyKind.entry) continue
     const first = keys.parseIndexed(KeyKind.entry, key)
     const chunk = { first, indexes: [] as number[], terms: [] as number[] }
-    decodeChunk(key, value, first, first, ({ entry }) => {
+    decodeChunk(key, value, first, first, (entry) => {
       chunk.indexes.push(entry.index)
       chunk.terms.push(entry.term)
       return undefined
@@ -161,5 +161,35 @@ describe('SegmentedLog: entry chunks', () => {
     ])
     expect(decodeEntryChunkChange(keys, keys.single(KeyKind.hardState), undefined)).toBeUndefined()
     expect(decodeEntryChunkChange(new LogKeys('p1'), staged.operations[0]!.key, undefined)).toBeUndefined()
+  })
+
+  it('continues a sequential read where it stopped inside a chunk, never past what storage held', async () => {
+    const storage = await TestMemoryStorage.create()
+    const log = await SegmentedLog.open(storage, 'p0', { entryCacheBytesMax: 1 })
+    await log.persist({ entries: makeEntries(1, 10, 1), timestampMs: 0 })
+    // A truncation at 8 is staged, not written: storage still holds the old 8..10.
+    const staged = log.stage({ entries: makeEntries(8, 9, 2), timestampMs: 1 })
+    expect((await log.readEntries(1, 10, 16 * 3)).map((e) => e.index)).toEqual([1, 2, 3])
+    const rangesBefore = storage.ranges
+    expect((await log.readEntries(4, 10, 16 * 2)).map((e) => e.index)).toEqual([4, 5])
+    expect(storage.ranges).toBe(rangesBefore) // from the chunk the last read stopped in
+    await log.writeStaged(staged, false)
+    // The read cursor's chunk still holds the old 8 and 9: they are read again from storage.
+    expect(await log.readEntries(6, 10, 1 << 20)).toEqual([...makeEntries(6, 7, 1), ...makeEntries(8, 9, 2)])
+  })
+
+  it('serves a sequential reader from chunks it read ahead: one range call for many reads', async () => {
+    const storage = await TestMemoryStorage.create()
+    const options = { chunkBytesMax: 4 * RECORD_BYTES, entryCacheBytesMax: 1 }
+    const log = await SegmentedLog.open(storage, 'p0', options)
+    for (let from = 1; from <= 60; from += 12) {
+      await log.persist({ entries: makeEntries(from, from + 11, 1), timestampMs: 0 })
+    }
+    const reader = await SegmentedLog.open(storage, 'p0', { ...options, recoveryVerifyEntries: 1 })
+    const rangesBefore = storage.ranges
+    const seen = await readAll(reader, 1, 61, 2 * 16)
+    expect(seen).toEqual(makeEntries(1, 60, 1))
+    // 30 reads: one seek for the first, then one page holds every later chunk.
+    expect(storage.ranges - rangesBefore).toBe(2)
   })
 })

@@ -15,6 +15,8 @@ export class TestMemoryStorage extends Storage {
   readonly entries: StorageEntry[] = []
   writes = 0
   syncedWrites = 0
+  /** Range reads served, so tests can assert a read needed none. */
+  ranges = 0
 
   static async create(): Promise<TestMemoryStorage> {
     const storage = new TestMemoryStorage()
@@ -61,6 +63,7 @@ export class TestMemoryStorage extends Storage {
     reverse: boolean
     limit: number
   }): Promise<StorageEntry[]> {
+    this.ranges++
     const start = options.gte === undefined ? 0 : this.#find(options.gte)
     const end = options.lt === undefined ? this.entries.length : this.#find(options.lt)
     const slice = this.entries.slice(start, Math.max(start, end))

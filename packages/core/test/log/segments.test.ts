@@ -22,7 +22,7 @@ function entryKeysIn(storage: TestMemoryStorage, groupId: string): number[] {
   for (const { key, value } of storage.entries) {
     if (key.length !== start.length || key[start.length - 9] !== KeyKind.entry) continue
     const first = keys.parseIndexed(KeyKind.entry, key)
-    decodeChunk(key, value, first, first, ({ entry }) => {
+    decodeChunk(key, value, first, first, (entry) => {
       indexes.push(entry.index)
       return undefined
     })
