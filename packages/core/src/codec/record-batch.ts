@@ -84,14 +84,53 @@ export class RecordBatch {
    * returns the largest record's size as {@link recordBytes} counts it. Throws a TypeError.
    */
   validate(): number {
+    // Lengths only: nothing is built (this runs on the leader for every produced batch).
+    const bytes = this.bytes
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    let at = RECORD_BATCH_HEADER_BYTES
+    const need = (length: number): void => {
+      if (length < 0 || at + length > bytes.length) throw new TypeError('record batch truncated')
+    }
     let largest = 0
     let min = Number.POSITIVE_INFINITY
     let max = Number.NEGATIVE_INFINITY
-    this.#walk((record) => {
-      largest = Math.max(largest, batchRecordBytes(record))
-      min = Math.min(min, record.timestampMs)
-      max = Math.max(max, record.timestampMs)
-    })
+    for (let i = 0; i < this.count; i++) {
+      need(12)
+      const timestampMs = view.getFloat64(at)
+      if (!Number.isFinite(timestampMs)) throw new TypeError('record timestamp must be finite')
+      if (timestampMs < min) min = timestampMs
+      if (timestampMs > max) max = timestampMs
+      const keyLength = view.getInt32(at + 8)
+      at += 12
+      // Counted as recordBytes() counts a record: value + key + 16 + header names and values.
+      let recordBytes = 16
+      if (keyLength !== -1) {
+        need(keyLength)
+        at += keyLength
+        recordBytes += keyLength
+      }
+      need(4)
+      const valueLength = view.getUint32(at)
+      need(4 + valueLength + 2)
+      at += 4 + valueLength
+      recordBytes += valueLength
+      const headerCount = view.getUint16(at)
+      at += 2
+      for (let h = 0; h < headerCount; h++) {
+        need(2)
+        const nameLength = view.getUint16(at)
+        need(2 + nameLength + 4)
+        // Header names must be UTF-8: decoding them later must not fail.
+        const name = textDecoder.decode(bytes.subarray(at + 2, at + 2 + nameLength))
+        at += 2 + nameLength
+        const length = view.getUint32(at)
+        need(4 + length)
+        at += 4 + length
+        recordBytes += name.length + length
+      }
+      if (recordBytes > largest) largest = recordBytes
+    }
+    if (at !== bytes.length) throw new TypeError('record batch has trailing bytes')
     if (this.count > 0 && (min !== this.timestampMsMin || max !== this.timestampMsMax)) {
       throw new TypeError('record batch header timestamps do not match its records')
     }
@@ -146,13 +185,6 @@ export class RecordBatch {
     }
     if (at !== bytes.length) throw new TypeError('record batch has trailing bytes')
   }
-}
-
-/** Size of a record as budgets count it (same as node/recent-records' recordBytes). */
-function batchRecordBytes(record: LaminarRecord): number {
-  let bytes = record.value.length + (record.key?.length ?? 0) + 16
-  for (const name in record.headers) bytes += name.length + record.headers[name]!.length
-  return bytes
 }
 
 /** Encodes records into batch bytes. Throws a TypeError for records that cannot be encoded. */

@@ -79,3 +79,24 @@ describe('RecordBatch', () => {
     )
   })
 })
+
+describe('RecordBatch.validate', () => {
+  it('counts each record as recordBytes does, header names and values included', () => {
+    const batch = RecordBatch.encode([
+      { key: bytes(1, 2, 3), value: new Uint8Array(10), headers: { ab: bytes(1, 2, 3, 4) }, timestampMs: 3 },
+      { key: null, value: new Uint8Array(12), headers: {}, timestampMs: 2 },
+    ])
+    // First: 10 + 3 + 16 + ('ab' 2 + 4) = 35; second: 12 + 16 = 28.
+    expect(batch.validate()).toBe(35)
+  })
+
+  it('refuses a header name that is not UTF-8', () => {
+    const batch = RecordBatch.encode([
+      { key: null, value: bytes(), headers: { a: bytes(1) }, timestampMs: 1 },
+    ])
+    const copy = batch.bytes.slice()
+    // The name byte follows [f64 ts][i32 -1][u32 0][u16 1][u16 1].
+    copy[batch.bytes.length - 5 - 1] = 0xff
+    expect(() => new RecordBatch(copy).validate()).toThrow(TypeError)
+  })
+})
