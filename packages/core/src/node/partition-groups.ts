@@ -47,6 +47,12 @@ export class PartitionGroups {
   readonly hosts = new Map<string, PartitionHost>()
   /** Groups being opened (their logs load asynchronously). */
   readonly #opening = new Set<string>()
+  /**
+   * Logs being cleared, by group id. A replica moved off and back onto this node reopens its
+   * group only after the clear: opening during it could read a half-cleared log (a hard state
+   * whose entries are gone).
+   */
+  readonly #clearing = new Map<string, Promise<void>>()
   readonly #options: PartitionGroupsOptions
 
   constructor(options: PartitionGroupsOptions) {
@@ -83,8 +89,13 @@ export class PartitionGroups {
           assignment.initialReplicas[0] === nodeId &&
           sameMembers(assignment.replicas, assignment.initialReplicas) &&
           sameMembers(assignment.currentReplicas, assignment.initialReplicas)
-        void this.#start(groupId, topic, assignment.partition, assignment.initialReplicas, campaign).finally(
-          () => this.#opening.delete(groupId),
+        void this.#start(groupId, topic, assignment.partition, assignment.initialReplicas, campaign).then(
+          (dropped) => {
+            this.#opening.delete(groupId)
+            // Dropped while it opened, and placed here again meanwhile: that change found it
+            // still opening, so start it now.
+            if (dropped && this.#options.isRunning() && this.placedGroupIds().has(groupId)) this.reconcile()
+          },
         )
       }
     }
@@ -97,16 +108,18 @@ export class PartitionGroups {
     }
   }
 
+  /** Opens and starts a group; true when it was dropped because it was no longer placed here. */
   async #start(
     groupId: string,
     topic: TopicMetadata,
     partition: number,
     initialReplicas: string[],
     campaign: boolean,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const host = this.#options.newHost(topic, partition)
     let group: RaftGroup
     try {
+      await this.#clearing.get(groupId)
       group = await this.#options.openGroup(groupId, host, bootstrapConfState(initialReplicas), {
         segmentBytesMax: topic.config.segmentBytes,
         ...(topic.config.retentionBytes > 0 ? { retentionBytesMax: topic.config.retentionBytes } : {}),
@@ -114,24 +127,36 @@ export class PartitionGroups {
       })
     } catch (error) {
       this.#options.onFatal(error)
-      return
+      return false
     }
-    if (!this.#options.isRunning()) return
+    if (!this.#options.isRunning()) return false
     // The topic may have been deleted, or the replica moved off, while the log opened.
     if (!this.placedGroupIds().has(groupId)) {
       group.stop()
       this.#destroyLog(group)
-      return
+      return true
     }
     host.attach(group)
     this.hosts.set(groupId, host)
     this.#options.multiRaft.add(group)
     if (campaign && group.raft.status().term === 0) group.raft.campaign()
+    return false
   }
 
   /** Clears a stopped group's log from storage; the node's stop waits for clears under way. */
   #destroyLog(group: RaftGroup): void {
     if (!(group.log instanceof SegmentedGroupLog)) return
-    this.#options.trackDestroy(group.log.destroy())
+    const groupId = group.groupId
+    const previous = this.#clearing.get(groupId) ?? Promise.resolve()
+    const clearing = previous.then(() => (group.log as SegmentedGroupLog).destroy())
+    const settled = clearing.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#clearing.set(groupId, settled)
+    void settled.then(() => {
+      if (this.#clearing.get(groupId) === settled) this.#clearing.delete(groupId)
+    })
+    this.#options.trackDestroy(clearing)
   }
 }
