@@ -68,7 +68,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   readonly #groupOptions: GroupOptions
   readonly #topics = new Set<string>()
   readonly #partitions = new Map<string, PartitionState>()
-  readonly #inbox: ConsumerMessage[] = []
+  /** Received, not yet handed out: a queue read from `#inboxHead` (no O(n) shift per message). */
+  #inbox: ConsumerMessage[] = []
+  #inboxHead = 0
   #inboxWaiter: (() => void) | undefined
   #running = false
   #stopped = false
@@ -119,8 +121,15 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** Calls `eachMessage` for every message, one at a time: ack when it resolves, nack when it throws. */
   async run(options: { eachMessage: (payload: EachMessagePayload) => Promise<void> }): Promise<void> {
     await this.#start()
+    // Straight off the inbox, not through the async iterator: no iterator promise per message.
     const loop = (async () => {
-      for await (const message of this) {
+      for (;;) {
+        const message = this.#nextFromInbox()
+        if (message === undefined) {
+          if (this.#stopped) return
+          await this.#inboxFilled()
+          continue
+        }
         try {
           await options.eachMessage({ topic: message.topic, partition: message.partition, message })
           message.ack()
@@ -137,12 +146,10 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     return {
       next: async () => {
         for (;;) {
-          const message = this.#inbox.shift()
+          const message = this.#nextFromInbox()
           if (message !== undefined) return { value: message, done: false }
           if (this.#stopped) return { value: undefined, done: true }
-          await new Promise<void>((resolve) => {
-            this.#inboxWaiter = resolve
-          })
+          await this.#inboxFilled()
         }
       },
       return: async () => {
@@ -164,13 +171,17 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       // Bounded: a message nobody settles must not hold stop() forever (it is nacked below).
       const deadlineMs = this.#clock.now() + (options.drainTimeoutMs ?? 30_000)
       while (
-        (this.#inbox.length > 0 || [...this.#partitions.values()].some((p) => p.outstanding > 0)) &&
+        (this.#inbox.length > this.#inboxHead ||
+          [...this.#partitions.values()].some((p) => p.outstanding > 0)) &&
         this.#clock.now() < deadlineMs
       ) {
         await new Promise<void>((resolve) => this.#clock.setTimer(resolve, 5))
       }
     }
-    for (const message of this.#inbox.splice(0)) message.nack()
+    const unhandled = this.#inbox.slice(this.#inboxHead)
+    this.#inbox = []
+    this.#inboxHead = 0
+    for (const message of unhandled) message.nack()
     this.#stopped = true
     this.#wakeInbox()
     for (const p of this.#partitions.values()) p.creditWaiter?.()
@@ -274,6 +285,28 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       }
       this.#wakeInbox()
     }
+  }
+
+  #nextFromInbox(): ConsumerMessage | undefined {
+    if (this.#inboxHead >= this.#inbox.length) return undefined
+    const message = this.#inbox[this.#inboxHead]!
+    this.#inboxHead++
+    if (this.#inboxHead === this.#inbox.length) {
+      this.#inbox = []
+      this.#inboxHead = 0
+    } else if (this.#inboxHead >= 1024 && this.#inboxHead * 2 >= this.#inbox.length) {
+      // Drop the handed-out front now and then: bounded memory, amortized O(1) per message.
+      this.#inbox = this.#inbox.slice(this.#inboxHead)
+      this.#inboxHead = 0
+    }
+    return message
+  }
+
+  /** Resolves when messages arrive or the consumer stops. */
+  #inboxFilled(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#inboxWaiter = resolve
+    })
   }
 
   #wakeInbox(): void {
