@@ -27,6 +27,8 @@ export interface LevelStorageOptions {
 }
 
 const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const
+/** Per-call options when the database's defaults already are 'view': none to copy into every op. */
+const DEFAULTS = {} as const
 
 /** Bytes one native iterator read may gather (classic-level's highWaterMarkBytes). */
 const RANGE_HIGH_WATER_MARK_BYTES = 2 * 1024 * 1024
@@ -50,6 +52,11 @@ export class LevelStorage extends Storage {
   readonly db: AnyLevel
   readonly #closeDatabase: boolean
   readonly #sharesBuffers: boolean
+  /**
+   * Encoding options for every call: nothing when the database's defaults are 'view' already
+   * (abstract-level copies call options into every batch operation and resolves them per call).
+   */
+  readonly #encodings: typeof VIEW | typeof DEFAULTS
 
   constructor(db: AnyLevel, options: LevelStorageOptions) {
     super()
@@ -57,6 +64,8 @@ export class LevelStorage extends Storage {
     this.supports = { ...options.supports }
     this.#closeDatabase = options.closeDatabase ?? true
     this.#sharesBuffers = options.sharesBuffers ?? false
+    const defaultsAreView = db.keyEncoding().name === 'view' && db.valueEncoding().name === 'view'
+    this.#encodings = defaultsAreView ? DEFAULTS : VIEW
   }
 
   protected override async _open(): Promise<void> {
@@ -64,8 +73,9 @@ export class LevelStorage extends Storage {
   }
 
   protected async _get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const value = (await wrap('get', () => this.db.get(key, VIEW))) as Uint8Array | undefined
-    return value === undefined ? undefined : this.#out(value)
+    const value = (await wrap('get', () => this.db.get(key, this.#encodings))) as Uint8Array | undefined
+    if (value === undefined) return undefined
+    return this.#sharesBuffers ? new Uint8Array(value) : plain(value)
   }
 
   protected async _write(operations: readonly StorageOperation[], options: { sync: boolean }): Promise<void> {
@@ -75,14 +85,13 @@ export class LevelStorage extends Storage {
       operations.length === 0
         ? [{ type: 'del' as const, key: SYNC_MARKER_KEY }]
         : this.#sharesBuffers
-          ? operations.map((op) =>
-              op.type === 'put'
-                ? { type: op.type, key: new Uint8Array(op.key), value: new Uint8Array(op.value) }
-                : op,
-            )
+          ? privateCopies(operations)
           : operations
     await wrap('write', () =>
-      this.db.batch(batch as StorageOperation[], { ...VIEW, sync: options.sync } as Record<string, unknown>),
+      this.db.batch(
+        batch as StorageOperation[],
+        { ...this.#encodings, sync: options.sync } as Record<string, unknown>,
+      ),
     )
   }
 
@@ -93,7 +102,7 @@ export class LevelStorage extends Storage {
     limit: number
   }): Promise<StorageEntry[]> {
     const iteratorOptions: Record<string, unknown> = {
-      ...VIEW,
+      ...this.#encodings,
       reverse: options.reverse,
       limit: options.limit,
       // classic-level stops each native read at 16 KiB by default: a page of 1 KiB entries would
@@ -118,7 +127,8 @@ export class LevelStorage extends Storage {
         await iterator.close()
       }
     })
-    return pairs.map(([key, value]) => ({ key: this.#out(key), value: this.#out(value) }))
+    if (this.#sharesBuffers) return privateEntries(pairs)
+    return pairs.map(([key, value]) => ({ key: plain(key), value: plain(value) }))
   }
 
   protected async _clear(options: {
@@ -131,13 +141,36 @@ export class LevelStorage extends Storage {
     await wrap('clear', () => this.db.clear(clearOptions))
   }
 
-  #out(bytes: Uint8Array): Uint8Array {
-    return this.#sharesBuffers ? new Uint8Array(bytes) : plain(bytes)
-  }
-
   protected override async _close(): Promise<void> {
     if (this.#closeDatabase) await wrap('close', () => this.db.close())
   }
+}
+
+/**
+ * Private copies of a batch's keys and values for a database that keeps what it is given. One
+ * `new Uint8Array(source)` each: a copy without zero-filling first (measured faster than one
+ * shared allocation with views into it, which zero-fills and pays a subarray per item).
+ */
+function privateCopies(operations: readonly StorageOperation[]): StorageOperation[] {
+  const copies: StorageOperation[] = new Array(operations.length)
+  for (let i = 0; i < operations.length; i++) {
+    const op = operations[i]!
+    copies[i] =
+      op.type === 'put'
+        ? { type: 'put', key: new Uint8Array(op.key), value: new Uint8Array(op.value) }
+        : { type: 'del', key: op.key }
+  }
+  return copies
+}
+
+/** Private copies of a range's keys and values (the database's own buffers). */
+function privateEntries(pairs: ReadonlyArray<[Uint8Array, Uint8Array]>): StorageEntry[] {
+  const entries: StorageEntry[] = new Array(pairs.length)
+  for (let i = 0; i < pairs.length; i++) {
+    const [key, value] = pairs[i]!
+    entries[i] = { key: new Uint8Array(key), value: new Uint8Array(value) }
+  }
+  return entries
 }
 
 /** A plain Uint8Array view over a Buffer (no copy): callers compare and slice it like any other. */

@@ -28,7 +28,12 @@ export async function openClassicLevelStorage(
 
 /** Opens an in-memory memory-level database as Storage (forgets everything on close). */
 export async function openMemoryLevelStorage(): Promise<LevelStorage> {
-  const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+  // Stored as 'view' too: keys and values pass through abstract-level untranscoded.
+  const db = new MemoryLevel<Uint8Array, Uint8Array>({
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+    storeEncoding: 'view',
+  })
   const storage = new LevelStorage(db, { supports: { persistent: false, sync: false }, sharesBuffers: true })
   await storage.open()
   return storage
