@@ -36,7 +36,8 @@ const WORD_LOOP_BYTES_MIN = 64
 
 /**
  * The last buffer's 32-bit word view, reused: the records of one chunk (or of one write being
- * encoded) share a buffer, so their checksums take no allocation each.
+ * encoded) share a buffer, so their checksums take no allocation each. Holds that one buffer
+ * alive until a checksum over another one.
  */
 let lastBuffer: ArrayBufferLike | undefined
 let lastWords: Int32Array = new Int32Array(0)

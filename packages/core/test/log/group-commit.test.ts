@@ -14,6 +14,20 @@ class FailingStorage extends TestMemoryStorage {
     }
     return super._write(operations, options)
   }
+
+  failNextRange = false
+  protected override async _range(options: {
+    gte: Uint8Array | undefined
+    lt: Uint8Array | undefined
+    reverse: boolean
+    limit: number
+  }) {
+    if (this.failNextRange) {
+      this.failNextRange = false
+      throw new Error('read error')
+    }
+    return super._range(options)
+  }
 }
 
 describe('GroupCommit', () => {
@@ -146,5 +160,33 @@ describe('GroupCommit', () => {
     expect(() => reopened.snapshot()).toThrow(/does not reach/)
     expect(reopened.recovery.entriesBelowStartRemoved).toBe(false)
     expect((await reopened.readEntries(7, 13, 1 << 20)).map((e) => e.index)).toEqual([7, 8, 9, 10, 11, 12])
+  })
+
+  it('fails alone a write whose prepare step (a truncation read from storage) fails', async () => {
+    const storage = new FailingStorage()
+    await storage.open()
+    // A one-entry cache: the truncation at 3 falls in a chunk the cache no longer holds.
+    const a = await SegmentedLog.open(storage, 'a', { entryCacheBytesMax: 1 })
+    const b = await SegmentedLog.open(storage, 'b')
+    await a.persist({ entries: makeEntries(1, 10, 1), timestampMs: 0 })
+    const groupCommit = new GroupCommit(storage)
+    const truncation = a.stage({ entries: makeEntries(3, 3, 2), timestampMs: 1 })
+    expect(truncation.prepare).toBeDefined()
+    storage.failNextRange = true
+    const results = await Promise.allSettled([
+      groupCommit.commit(truncation),
+      groupCommit.commit(b.stage({ entries: makeEntries(1, 2, 1), timestampMs: 0 })),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled'])
+    expect(
+      isLaminarError(
+        await caught(() => a.stage({ hardState: { term: 2, vote: '', commit: 0 } })),
+        'STORAGE_FAILED',
+      ),
+    ).toBe(true)
+    // Storage holds a's first write untouched; b's write landed.
+    const reopened = await SegmentedLog.open(storage, 'a')
+    expect([reopened.lastIndex(), reopened.term(3)]).toEqual([10, 1])
+    expect((await SegmentedLog.open(storage, 'b')).lastIndex()).toBe(2)
   })
 })
