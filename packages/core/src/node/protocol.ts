@@ -13,8 +13,11 @@ import { decodeRaftFrame, encodeRaftFrame, RAFT_FRAME_KIND, type RaftGroupMessag
  * Other frames are msgpack; record bytes stay bytes (msgpack bin), never re-encoded as text.
  */
 
-/** Version carried in `hello`; a node refuses other versions. */
-export const PROTOCOL_VERSION = 1
+/**
+ * Version carried in `hello`; a node refuses other versions. 2: binary Raft frames and record
+ * batches in produce requests (a version-1 peer could not read them).
+ */
+export const PROTOCOL_VERSION = 2
 
 /** Default bound on one frame (both directions): larger frames are refused, not parsed. */
 export const FRAME_BYTES_MAX_DEFAULT = 16 * 1024 * 1024

@@ -62,7 +62,12 @@ export class ServerConnection {
         return
       }
       if (frame.version !== PROTOCOL_VERSION) {
-        this.#refuse(new LaminarError('INVALID_ARGUMENT', 'expected a hello frame of protocol version 1'))
+        this.#refuse(
+          new LaminarError(
+            'INVALID_ARGUMENT',
+            `expected a hello frame of protocol version ${PROTOCOL_VERSION}`,
+          ),
+        )
         return
       }
       if (this.#options.token !== '' && frame.token !== this.#options.token) {
