@@ -97,3 +97,36 @@ export async function requestJoin(options: JoinRequestOptions): Promise<JoinResu
     client.close()
   }
 }
+
+/**
+ * The members' addresses as a running node (any seed) knows them. A joined node restarting from
+ * its stored admission knows only itself until its controller log replays, and a leader that
+ * joined while it was down is in no entry it holds: without an address it could never answer
+ * that leader. Bounded attempts; resolves empty when no seed answers.
+ */
+export async function fetchMemberAddresses(
+  options: Omit<JoinRequestOptions, 'address'>,
+): Promise<Array<{ id: string; address: string }>> {
+  const channel = new TransportChannel({
+    transport: options.transport,
+    clock: options.clock,
+    brokers: options.seeds,
+    clientId: `${options.nodeId}-peers`,
+    token: options.token,
+    inFlightPerConnectionMax: 16,
+  })
+  const client = new LaminarClient({
+    channel,
+    clock: options.clock,
+    random: options.random,
+    requestTimeoutMs: options.requestTimeoutMs,
+    attemptsMax: options.roundsMax,
+  })
+  try {
+    return (await client.metadata()).nodes
+  } catch {
+    return []
+  } finally {
+    client.close()
+  }
+}

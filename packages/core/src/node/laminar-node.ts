@@ -9,7 +9,13 @@ import type { Storage } from '../ports/storage'
 import type { Connection, Listener, Transport } from '../ports/transport'
 import { bootstrapConfState } from '../raft/index'
 import type { ConfState, NodeId } from '../raft/types'
-import { loadControllerBootstrap, requestJoin, saveControllerBootstrap } from './cluster-join'
+import {
+  fetchMemberAddresses,
+  type JoinRequestOptions,
+  loadControllerBootstrap,
+  requestJoin,
+  saveControllerBootstrap,
+} from './cluster-join'
 import { CONTROLLER_GROUP_ID, ControllerHost } from './controller-host'
 import { GroupOpener } from './group-opener'
 import { handOverLeaderships } from './leadership-handover'
@@ -192,26 +198,36 @@ export class LaminarNode {
    */
   async #controllerBootstrap(peerLinks: PeerLinks): Promise<ConfState> {
     const stored = await loadControllerBootstrap(this.storage)
-    if (stored !== undefined) return stored
+    if (stored !== undefined) {
+      // Restarting from a stored admission: learn where the members are, in the background.
+      if (this.#seeds.length > 0) {
+        void fetchMemberAddresses({ ...this.#joinOptions(), roundsMax: 5 }).then((nodes) => {
+          for (const node of nodes) peerLinks.setPeer(node.id, node.address)
+        })
+      }
+      return stored
+    }
     if (this.#seeds.length === 0) {
       const voters = controllerVoters(this.peers, this.tuning.controllerVotersMax)
       const learners = this.peers.map((p) => p.id).filter((id) => !voters.includes(id))
       return bootstrapConfState(voters, learners)
     }
-    const admitted = await requestJoin({
+    const admitted = await requestJoin({ ...this.#joinOptions(), address: this.#address, roundsMax: 10 })
+    for (const member of admitted.members) peerLinks.setPeer(member.id, member.address)
+    await saveControllerBootstrap(this.storage, admitted.controllerBootstrap)
+    return admitted.controllerBootstrap
+  }
+
+  #joinOptions(): Omit<JoinRequestOptions, 'address' | 'roundsMax'> {
+    return {
       nodeId: this.id,
-      address: this.#address,
       seeds: this.#seeds,
       transport: this.transport,
       clock: this.clock,
       random: this.random,
       token: this.tuning.token,
       requestTimeoutMs: this.tuning.requestTimeoutMs,
-      roundsMax: 10,
-    })
-    for (const member of admitted.members) peerLinks.setPeer(member.id, member.address)
-    await saveControllerBootstrap(this.storage, admitted.controllerBootstrap)
-    return admitted.controllerBootstrap
+    }
   }
 
   #onTick(): void {

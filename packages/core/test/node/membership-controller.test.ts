@@ -1,12 +1,19 @@
-import { openMemoryLevelStorage } from '@laminar-ts/storage-level'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openClassicLevelStorage, openMemoryLevelStorage } from '@laminar-ts/storage-level'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startCluster, type TestCluster } from './cluster'
+import { LaminarNode } from '../../src/index'
+import { FAST_TUNING, startCluster, type TestCluster } from './cluster'
 import { eventually, joinNode, sorted } from './joining-cluster'
 
 let cluster: TestCluster | undefined
+let dir: string | undefined
 afterEach(async () => {
   await cluster?.close()
   cluster = undefined
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  dir = undefined
 })
 
 describe('the controller group at run time', () => {
@@ -45,5 +52,37 @@ describe('the controller group at run time', () => {
     // The shrunk controller still commits.
     await admin.createTopic({ topic: 'after-shrink', partitions: 1, replicationFactor: 3 })
     expect(await admin.listTopics()).toContain('after-shrink')
+  })
+
+  it('restarts a joined node from its stored admission and catches up', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'laminar-rejoin-'))
+    cluster = await startCluster(3)
+    const c = cluster
+    const path = join(dir, 'n4')
+    await joinNode(c, 'n4', await openClassicLevelStorage(path))
+    await eventually(async () => {
+      expect((await c.node('n1').client().admin().describeCluster()).controllerLearners).toContain('n4')
+    })
+    await c.stopNode('n4')
+    await c
+      .node('n1')
+      .client()
+      .admin()
+      .createTopic({ topic: 'while-down', partitions: 1, replicationFactor: 3 })
+    // It restarts from its stored admission; the seed only tells it where the members are (it
+    // was stopped before its controller log held their joins).
+    const restarted = new LaminarNode({
+      id: 'n4',
+      peers: [{ id: 'n4', address: 'node-n4' }],
+      join: ['node-2'],
+      transport: c.network.transport({ host: 'n4' }),
+      storage: await openClassicLevelStorage(path),
+      options: FAST_TUNING,
+    })
+    c.nodes.set('n4', restarted)
+    await restarted.start()
+    await eventually(async () => {
+      expect(await restarted.client().admin().listTopics()).toContain('while-down')
+    })
   })
 })
