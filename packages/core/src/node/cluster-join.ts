@@ -130,3 +130,34 @@ export async function fetchMemberAddresses(
     client.close()
   }
 }
+
+export interface ControllerBootstrapOptions extends Omit<JoinRequestOptions, 'roundsMax'> {
+  storage: Storage
+  /** The founders' configuration, from the configured peers (a node started without seeds). */
+  founders: () => ConfState
+  /** Tells the node's peer links where a member listens. */
+  learnPeer: (nodeId: string, address: string) => void
+}
+
+/**
+ * The controller group's starting configuration for this start: the one stored when this node
+ * joined (its seeds then only tell it, in the background, where the members are); else, on a
+ * first start with seeds, the one the cluster answers when it admits this node (stored before
+ * use); else the founders' (the first 3 or 5 configured nodes as voters, the others learners).
+ */
+export async function resolveControllerBootstrap(options: ControllerBootstrapOptions): Promise<ConfState> {
+  const stored = await loadControllerBootstrap(options.storage)
+  if (stored !== undefined) {
+    if (options.seeds.length > 0) {
+      void fetchMemberAddresses({ ...options, roundsMax: 5 }).then((nodes) => {
+        for (const node of nodes) options.learnPeer(node.id, node.address)
+      })
+    }
+    return stored
+  }
+  if (options.seeds.length === 0) return options.founders()
+  const admitted = await requestJoin({ ...options, roundsMax: 10 })
+  for (const member of admitted.members) options.learnPeer(member.id, member.address)
+  await saveControllerBootstrap(options.storage, admitted.controllerBootstrap)
+  return admitted.controllerBootstrap
+}

@@ -8,14 +8,8 @@ import { type Random, systemRandom } from '../ports/random'
 import type { Storage } from '../ports/storage'
 import type { Connection, Listener, Transport } from '../ports/transport'
 import { bootstrapConfState } from '../raft/index'
-import type { ConfState, NodeId } from '../raft/types'
-import {
-  fetchMemberAddresses,
-  type JoinRequestOptions,
-  loadControllerBootstrap,
-  requestJoin,
-  saveControllerBootstrap,
-} from './cluster-join'
+import type { NodeId } from '../raft/types'
+import { resolveControllerBootstrap } from './cluster-join'
 import { CONTROLLER_GROUP_ID, ControllerHost } from './controller-host'
 import { GroupOpener } from './group-opener'
 import { handOverLeaderships } from './leadership-handover'
@@ -144,7 +138,25 @@ export class LaminarNode {
       },
     })
     this.#multiRaft = multiRaft
-    const bootstrap = await this.#controllerBootstrap(peerLinks)
+    const bootstrap = await resolveControllerBootstrap({
+      nodeId: this.id,
+      address: this.#address,
+      seeds: this.#seeds,
+      founders: () => {
+        const voters = controllerVoters(this.peers, this.tuning.controllerVotersMax)
+        return bootstrapConfState(
+          voters,
+          this.peers.map((p) => p.id).filter((id) => !voters.includes(id)),
+        )
+      },
+      storage: this.storage,
+      transport: this.transport,
+      clock: this.clock,
+      random: this.random,
+      token: this.tuning.token,
+      requestTimeoutMs: this.tuning.requestTimeoutMs,
+      learnPeer: (id, address) => peerLinks.setPeer(id, address),
+    })
     const controller = new ControllerHost(this.peers, bootstrap)
     this.#controller = controller
     const opener = new GroupOpener({
@@ -189,45 +201,6 @@ export class LaminarNode {
     if (this.#seeds.length === 0 && bootstrap.voters[0] === this.id && group.raft.status().term === 0)
       group.raft.campaign()
     this.#state = 'running'
-  }
-
-  /**
-   * The controller group's starting configuration: the one stored when this node joined, else
-   * (first start with seeds) the one the cluster answers when it admits this node, else the
-   * first 3 or 5 configured nodes as voters and the others as learners.
-   */
-  async #controllerBootstrap(peerLinks: PeerLinks): Promise<ConfState> {
-    const stored = await loadControllerBootstrap(this.storage)
-    if (stored !== undefined) {
-      // Restarting from a stored admission: learn where the members are, in the background.
-      if (this.#seeds.length > 0) {
-        void fetchMemberAddresses({ ...this.#joinOptions(), roundsMax: 5 }).then((nodes) => {
-          for (const node of nodes) peerLinks.setPeer(node.id, node.address)
-        })
-      }
-      return stored
-    }
-    if (this.#seeds.length === 0) {
-      const voters = controllerVoters(this.peers, this.tuning.controllerVotersMax)
-      const learners = this.peers.map((p) => p.id).filter((id) => !voters.includes(id))
-      return bootstrapConfState(voters, learners)
-    }
-    const admitted = await requestJoin({ ...this.#joinOptions(), address: this.#address, roundsMax: 10 })
-    for (const member of admitted.members) peerLinks.setPeer(member.id, member.address)
-    await saveControllerBootstrap(this.storage, admitted.controllerBootstrap)
-    return admitted.controllerBootstrap
-  }
-
-  #joinOptions(): Omit<JoinRequestOptions, 'address' | 'roundsMax'> {
-    return {
-      nodeId: this.id,
-      seeds: this.#seeds,
-      transport: this.transport,
-      clock: this.clock,
-      random: this.random,
-      token: this.tuning.token,
-      requestTimeoutMs: this.tuning.requestTimeoutMs,
-    }
   }
 
   #onTick(): void {
