@@ -1,9 +1,9 @@
 import type { GroupConfig, PartitionCommand } from '../broker/commands'
-import { deadLetterRecord } from '../broker/dead-letter'
-import { type DeadLetter, type Dispatch, Dispatcher } from '../broker/dispatcher'
+import { type Dispatch, Dispatcher } from '../broker/dispatcher'
 import type { RecordBatch } from '../codec/record-batch'
 import { LaminarError } from '../errors/laminar-error'
 import type { Clock, TimerHandle } from '../ports/clock'
+import { GroupCommands } from './group-commands'
 import type { Delivery, FetchResult, GroupOptions, GroupPartitionDescription, WireRecord } from './protocol'
 
 /** What GroupDelivery needs from its partition (kept narrow to avoid a cycle of concrete types). */
@@ -59,12 +59,6 @@ interface GroupRuntime {
   members: Map<string, Member>
   /** A log read for per-key ordering keys is under way. */
   keysLoading: boolean
-  /**
-   * The dispatcher's commands proposed and not yet applied (or failed). While any are, new acks
-   * wait in the dispatcher and go out together in the next proposal: a few large ack entries
-   * instead of one per settle request.
-   */
-  proposing: number
 }
 
 /** Records read back from the log at once for deliveries that left the recent window. */
@@ -76,17 +70,21 @@ export const GROUP_MEMBERS_MAX = 1024
 /**
  * Consumer-group delivery on a partition leader: one Dispatcher per group (volatile, rebuilt
  * from the replicated group state after an election), members that long-poll with `fetch`,
- * acks/nacks applied to the dispatcher at once and proposed in batches (one proposal per group
- * per round, however many clients acked), dead letters forwarded then confirmed.
+ * acks/nacks applied to the dispatcher at once and proposed in batches (group-commands.ts: one
+ * proposal in flight per group, however many clients acked), dead letters forwarded then confirmed.
  */
 export class GroupDelivery {
   readonly #options: GroupDeliveryOptions
   readonly #groups = new Map<string, GroupRuntime>()
-  #flushScheduled = false
-  #stopped = false
+  readonly #commands: GroupCommands
 
   constructor(options: GroupDeliveryOptions) {
     this.#options = options
+    this.#commands = new GroupCommands({
+      host: options.host,
+      produceDeadLetter: options.produceDeadLetter,
+      dispatchers: () => this.#dispatchers(),
+    })
   }
 
   /** A member asks for deliveries; resolves at once when it has some, else after `waitMs`. */
@@ -176,7 +174,7 @@ export class GroupDelivery {
     for (const [offset, delayMs] of nacks) runtime.dispatcher.nack(memberId, [offset], nowMs, delayMs)
     if (working.length > 0) runtime.dispatcher.working(memberId, working, nowMs)
     this.#pump(runtime)
-    this.#scheduleFlush()
+    this.#commands.schedule()
   }
 
   /** A member leaves: what it held is redelivered to the others. */
@@ -186,7 +184,7 @@ export class GroupDelivery {
     if (runtime === undefined || member === undefined) return
     this.#removeMember(runtime, member)
     this.#pump(runtime)
-    this.#scheduleFlush()
+    this.#commands.schedule()
   }
 
   onAppended(baseOffset: number, batch: RecordBatch): void {
@@ -203,7 +201,7 @@ export class GroupDelivery {
       }
       this.#pump(runtime)
     }
-    this.#scheduleFlush()
+    this.#commands.schedule()
   }
 
   onGroupCommand(command: PartitionCommand): void {
@@ -240,7 +238,7 @@ export class GroupDelivery {
       runtime.dispatcher.expire(nowMs)
       this.#pump(runtime)
     }
-    this.#scheduleFlush()
+    this.#commands.schedule()
   }
 
   describe(groupName: string): Pick<GroupPartitionDescription, 'pending' | 'members'> {
@@ -250,7 +248,7 @@ export class GroupDelivery {
   }
 
   stop(): void {
-    this.#stopped = true
+    this.#commands.stop()
     for (const [name, runtime] of this.#groups) this.#dropRuntime(name, runtime)
   }
 
@@ -265,7 +263,7 @@ export class GroupDelivery {
       endOffset: sm.endOffset,
       logStartOffset: sm.logStartOffset,
     })
-    runtime = { dispatcher, members: new Map(), keysLoading: false, proposing: 0 }
+    runtime = { dispatcher, members: new Map(), keysLoading: false }
     this.#groups.set(groupName, runtime)
     return runtime
   }
@@ -406,63 +404,7 @@ export class GroupDelivery {
     parked.resolve({ deliveries: empty ? [] : this.#takeOutbox(member, parked.maxMessages) })
   }
 
-  #scheduleFlush(): void {
-    if (this.#flushScheduled || this.#stopped) return
-    this.#flushScheduled = true
-    queueMicrotask(() => {
-      this.#flushScheduled = false
-      this.#flush()
-    })
-  }
-
-  /** Proposes what the dispatchers decided (acks batched per group) and forwards dead letters. */
-  #flush(): void {
-    const host = this.#options.host
-    if (!host.group.isLeader) return
-    for (const [name, runtime] of this.#groups) {
-      if (runtime.proposing === 0) this.#proposeCommands(runtime)
-      const deadLetters = runtime.dispatcher.takeDeadLetters()
-      if (deadLetters.length > 0) void this.#deadLetter(name, deadLetters)
-    }
-  }
-
-  /**
-   * Proposes what the dispatcher accumulated. Bounded: proposals never wait forever (applied,
-   * or failed when leadership is lost), and the dispatcher bounds what accumulates meanwhile.
-   */
-  #proposeCommands(runtime: GroupRuntime): void {
-    const host = this.#options.host
-    const commands = runtime.dispatcher.takeCommands()
-    runtime.proposing += commands.length
-    for (const command of commands) {
-      void host
-        .propose(command)
-        .catch(() => {})
-        .finally(() => {
-          if (--runtime.proposing === 0) this.#scheduleFlush()
-        })
-    }
-  }
-
-  async #deadLetter(groupName: string, deadLetters: DeadLetter[]): Promise<void> {
-    const host = this.#options.host
-    const topic = host.stateMachine.group(groupName)?.config.deadLetterTopic ?? null
-    const done: number[] = []
-    for (const dl of deadLetters) {
-      try {
-        if (topic !== null) {
-          const record = await host.record(dl.offset)
-          if (record !== undefined) {
-            const source = { topic: host.topic.name, partition: host.partition, group: groupName }
-            await this.#options.produceDeadLetter(topic, deadLetterRecord(record, source, dl))
-          }
-        }
-        done.push(dl.offset)
-      } catch {
-        // Not forwarded: the message stays unacked and comes back after a new leader rebuilds.
-      }
-    }
-    if (done.length > 0)
-      await host.propose({ type: 'deadLettered', group: groupName, offsets: done }).catch(() => {})
+  *#dispatchers(): Iterable<[string, Dispatcher]> {
+    for (const [name, runtime] of this.#groups) yield [name, runtime.dispatcher]
   }
 }
