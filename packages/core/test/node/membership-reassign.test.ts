@@ -77,6 +77,10 @@ describe('runtime membership', () => {
     await admin.reassignPartition({ topic: 'moving', partition: 0, replicas: ['n2', 'n3', 'n4'] })
     const moving = (await admin.describeCluster()).partitions[0]!
     expect(moving.replicas).toEqual(['n2', 'n3', 'n4'])
+    // describeTopic shows the target beside the current replicas too.
+    const described = (await admin.describeTopic({ topic: 'moving' })).partitions[0]!
+    expect(described.replicas).toEqual(['n2', 'n3', 'n4'])
+    expect(described.currentReplicas).toHaveLength(3)
     await eventually(async () => {
       const partition = (await admin.describeCluster()).partitions[0]!
       expect(partition.reassigning).toBe(false)
