@@ -32,6 +32,8 @@ export interface SeedRunOptions {
   logBackend?: 'segmented' | 'simple'
   /** Record every node's log for log matching this often (simulated ms); default 250. */
   logCheckIntervalMs?: number
+  /** Test-only: fixed values for some of the settings otherwise drawn from the seed. */
+  settings?: Partial<Omit<FaultSettings, 'enabled' | 'links'>>
 }
 
 export interface SeedRunResult {
@@ -60,7 +62,10 @@ export async function runSeed(options: SeedRunOptions): Promise<SeedRunResult> {
   const logCheckIntervalMs = options.logCheckIntervalMs ?? 250
   const allowed = options.faults ?? FAULT_KINDS
   // The settings come from their own stream so they do not depend on how the run consumes randomness.
-  const settings = randomFaultSettings(new Prng(options.seed ^ 0x5eed_f00d), allowed)
+  const settings = {
+    ...randomFaultSettings(new Prng(options.seed ^ 0x5eed_f00d), allowed),
+    ...options.settings,
+  }
   const sim = new Simulation<RaftProcess>({
     seed: options.seed,
     nodes: options.nodes ?? 3,
@@ -152,8 +157,10 @@ async function converge(
       const status = process.status()
       if (status.applied !== status.lastIndex || status.lastIndex !== first.lastIndex) return false
     }
-    const reference = JSON.stringify(processes[0]!.process.logSnapshot())
-    return processes.every(({ process }) => JSON.stringify(process.logSnapshot()) === reference)
+    const logs = processes.map(({ process }) => process.logSnapshot())
+    if (logs.some((log) => log === undefined)) return false
+    const reference = JSON.stringify(logs[0])
+    return logs.every((log) => JSON.stringify(log) === reference)
   }
   // Polled on a coarse grid: comparing whole logs after every event would dominate the run.
   while (sim.nowMs < deadlineMs) {

@@ -341,9 +341,11 @@ export class Simulation<P extends SimProcess = SimProcess> {
   recordLogs(): void {
     const logs: Record<string, Array<{ term: number; digest: string }>> = {}
     for (const { id, process } of this.processes()) {
-      const snapshot = (process as { logSnapshot?: () => Array<{ term: number; digest: string }> })
-        .logSnapshot
-      if (snapshot !== undefined) logs[id] = snapshot.call(process)
+      const snapshot = (
+        process as { logSnapshot?: () => Array<{ term: number; digest: string }> | undefined }
+      ).logSnapshot
+      const log = snapshot?.call(process)
+      if (log !== undefined) logs[id] = log
     }
     this.history.recordRaft({ kind: 'logs', atMs: this.time.nowMs, logs })
   }

@@ -13,6 +13,9 @@ export interface RaftLogBackend {
   lastIndex(): number
   /** Term of every entry, index 1 first (for the leader-completeness checker). */
   terms(): number[]
-  /** (term, digest) of every entry, index 1 first (for the log-matching checker). */
-  snapshotForChecks(): Array<{ term: number; digest: string }>
+  /**
+   * (term, digest) of every entry, index 1 first (for the log-matching checker); undefined when
+   * the log cannot be read synchronously right now.
+   */
+  snapshotForChecks(): Array<{ term: number; digest: string }> | undefined
 }

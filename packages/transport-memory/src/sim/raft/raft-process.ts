@@ -240,8 +240,8 @@ export class RaftProcess implements SimProcess {
   }
 
   /** The persisted log as (term, digest) per index, for log-matching checks. */
-  logSnapshot(): Array<{ term: number; digest: string }> {
-    return this.#log?.snapshotForChecks() ?? []
+  logSnapshot(): Array<{ term: number; digest: string }> | undefined {
+    return this.#log === undefined ? [] : this.#log.snapshotForChecks()
   }
 
   #shutdown(error: LaminarError): void {

@@ -8,6 +8,7 @@ import {
   LogKeys,
   type LogStorage,
   type NodeId,
+  RaftLogError,
   type Ready,
   SegmentedLog,
   type Storage,
@@ -63,18 +64,33 @@ export class SegmentedRaftLog implements RaftLogBackend {
     return this.#log.lastIndex()
   }
 
-  #all(): Entry[] {
-    const last = this.#log.lastIndex()
-    const first = this.#log.firstIndex()
-    return last < first ? [] : this.#log.entries(first, last + 1, Number.MAX_SAFE_INTEGER)
-  }
-
   terms(): number[] {
-    return this.#all().map((entry) => entry.term)
+    const terms: number[] = []
+    for (let index = this.#log.firstIndex(); index <= this.#log.lastIndex(); index++) {
+      terms.push(this.#log.term(index))
+    }
+    return terms
   }
 
-  snapshotForChecks(): Array<{ term: number; digest: string }> {
-    return this.#all().map((entry) => ({ term: entry.term, digest: digestBytes(entry.data) }))
+  /**
+   * Undefined while part of the log is not in the entry cache (a read from storage is started):
+   * the check is skipped this round rather than blocking or reading a partial log.
+   */
+  snapshotForChecks(): Array<{ term: number; digest: string }> | undefined {
+    const snapshot: Array<{ term: number; digest: string }> = []
+    const last = this.#log.lastIndex()
+    for (let next = this.#log.firstIndex(); next <= last; ) {
+      let entries: Entry[]
+      try {
+        entries = this.#log.entries(next, last + 1, Number.MAX_SAFE_INTEGER)
+      } catch (error) {
+        if (error instanceof RaftLogError && error.kind === 'temporarilyUnavailable') return undefined
+        throw error
+      }
+      for (const entry of entries) snapshot.push({ term: entry.term, digest: digestBytes(entry.data) })
+      next += entries.length
+    }
+    return snapshot
   }
 }
 
