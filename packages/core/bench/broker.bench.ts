@@ -14,6 +14,10 @@ const messages = Number(process.env.BENCH_MESSAGES ?? 200_000)
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 3)
 const messageBytes = 1024
 
+function mib(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(0)
+}
+
 /** Process CPU microseconds (user + system) since `since`. */
 function cpuMicros(since: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(since)
@@ -62,8 +66,13 @@ async function main(): Promise<void> {
     ).toFixed(0)} MiB/s, ${seconds.toFixed(2)} s, ${(cpuMicros(cpuStart) / messages).toFixed(1)} CPU µs/msg)`,
   )
 
-  if (process.env.BENCH_DEBUG)
+  if (process.env.BENCH_DEBUG) {
     for (const n of nodes) console.log(JSON.stringify({ ...n.status(), groups: undefined }))
+    const memory = process.memoryUsage()
+    console.log(
+      `memory: rss ${mib(memory.rss)} MiB, array buffers ${mib(memory.arrayBuffers)} MiB, heap used ${mib(memory.heapUsed)} MiB`,
+    )
+  }
   if (process.env.BENCH_SKIP_CONSUME) {
     await Promise.all(nodes.map((n) => n.stop()))
     return

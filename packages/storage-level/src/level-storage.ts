@@ -78,13 +78,17 @@ export class LevelStorage extends Storage {
     return this.#sharesBuffers ? new Uint8Array(value) : plain(value)
   }
 
-  protected async _write(operations: readonly StorageOperation[], options: { sync: boolean }): Promise<void> {
+  protected async _write(
+    operations: readonly StorageOperation[],
+    options: { sync: boolean; adopt: boolean },
+  ): Promise<void> {
     // abstract-level skips empty batches, but an empty synced write must still make earlier
     // writes durable: delete the reserved (never written) sync marker key instead.
+    // Adopted bytes are the caller's no more: the database may keep them as they are.
     const batch =
       operations.length === 0
         ? [{ type: 'del' as const, key: SYNC_MARKER_KEY }]
-        : this.#sharesBuffers
+        : this.#sharesBuffers && !options.adopt
           ? privateCopies(operations)
           : operations
     await wrap('write', () =>

@@ -69,4 +69,20 @@ describe('LevelStorage', () => {
     ])
     await storage.close()
   })
+
+  it('memory-level copies what it is given unless the write adopts it', async () => {
+    const storage = await openMemoryLevelStorage()
+    const copied = Uint8Array.of(1, 2, 3)
+    const adopted = Uint8Array.of(4, 5, 6)
+    await storage.write([{ type: 'put', key: Uint8Array.of(1), value: copied }])
+    await storage.write([{ type: 'put', key: Uint8Array.of(2), value: adopted }], { adopt: true })
+    copied.fill(0)
+    expect(await storage.get(Uint8Array.of(1))).toEqual(Uint8Array.of(1, 2, 3))
+    expect(await storage.get(Uint8Array.of(2))).toEqual(Uint8Array.of(4, 5, 6))
+    // Adopted bytes are the database's own now (no private copy): a caller that broke the
+    // contract and wrote into them would be seen, which is why the log encodes into fresh buffers.
+    adopted.fill(9)
+    expect(await storage.get(Uint8Array.of(2))).toEqual(Uint8Array.of(9, 9, 9))
+    await storage.close()
+  })
 })

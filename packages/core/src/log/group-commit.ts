@@ -95,7 +95,7 @@ export class GroupCommit {
         sync ||= member.sync
       }
       try {
-        await this.storage.write(operations, { sync })
+        await this.storage.write(operations, { sync, adopt: true })
         for (const member of group) {
           for (const clear of member.staged.clearsAfterWrite) await this.storage.clear(clear)
         }

@@ -190,7 +190,7 @@ export class SegmentedLog {
       try {
         // No await without a prepare step: an extra microtask turn would reorder the simulator's traces.
         if (staged.prepare !== undefined) await staged.prepare()
-        await this.storage.write(staged.operations, { sync })
+        await this.storage.write(staged.operations, { sync, adopt: true })
         for (const clear of staged.clearsAfterWrite) await this.storage.clear(clear)
       } catch (error) {
         staged.markFailed(error)

@@ -8,6 +8,12 @@ export type StorageOperation =
 export interface StorageWriteOptions {
   /** When true, the write is durable (fsync'ed) before the promise resolves. */
   sync?: boolean
+  /**
+   * The caller hands the operations' key and value bytes over: it never modifies them after this
+   * call, so a storage that keeps the arrays it is given (memory-level) may keep these ones
+   * instead of private copies. The log's writes do (every write encodes into fresh buffers).
+   */
+  adopt?: boolean
 }
 
 /** Key bounds, compared bytewise (unsigned, lexicographic). */
@@ -84,7 +90,7 @@ export abstract class Storage {
       }
     }
     if (operations.length === 0 && !options.sync) return
-    return this._write(operations, { sync: options.sync === true })
+    return this._write(operations, { sync: options.sync === true, adopt: options.adopt === true })
   }
 
   async range(options: StorageRangeOptions = {}): Promise<StorageEntry[]> {
@@ -120,7 +126,7 @@ export abstract class Storage {
   protected abstract _get(key: Uint8Array): Promise<Uint8Array | undefined>
   protected abstract _write(
     operations: readonly StorageOperation[],
-    options: { sync: boolean },
+    options: { sync: boolean; adopt: boolean },
   ): Promise<void>
   protected abstract _range(options: {
     gte: Uint8Array | undefined
