@@ -79,14 +79,54 @@ export function encodeRecordInto(
   entry: Entry,
   timestampMs: number,
 ): number {
-  const bodyBytes = RECORD_BODY_BYTES_MIN + entry.data.length
-  view.setUint32(offset + 4, bodyBytes)
+  writeRecordHeader(view, offset, entry, timestampMs)
+  target.set(entry.data, offset + RECORD_HEADER_BYTES)
+  return sealRecord(target, view, offset)
+}
+
+/**
+ * Seals the record whose data already sits at `offset + RECORD_HEADER_BYTES` of `target` (entry
+ * data with record headroom, see record-headroom.ts): writes its header and checksum around the
+ * data in place; returns the offset after it.
+ */
+export function sealRecordInPlace(
+  target: Uint8Array,
+  view: DataView,
+  offset: number,
+  entry: Entry,
+  timestampMs: number,
+): number {
+  writeRecordHeader(view, offset, entry, timestampMs)
+  return sealRecord(target, view, offset)
+}
+
+/**
+ * Writes a record's header but its checksum (left as is) at `offset`. The Raft wire lays entries
+ * out this way too (timestamp 0), so a receiver's log can seal them where they arrived.
+ */
+export function writeRecordHeader(view: DataView, offset: number, entry: Entry, timestampMs: number): void {
+  view.setUint32(offset + 4, RECORD_BODY_BYTES_MIN + entry.data.length)
   view.setUint8(offset + 8, entryTypeCodes[entry.type])
   writeUint64(view, offset + 9, entry.term)
   writeUint64(view, offset + 17, entry.index)
   view.setFloat64(offset + 25, timestampMs)
-  target.set(entry.data, offset + RECORD_HEADER_BYTES)
-  const end = offset + 8 + bodyBytes
+}
+
+/** The header fields of a record at `offset` as the Raft wire reads them (no checksum check). */
+export function readRecordHeader(
+  view: DataView,
+  offset: number,
+): { dataBytes: number; type: EntryType | undefined; term: number; index: number } {
+  return {
+    dataBytes: view.getUint32(offset + 4) - RECORD_BODY_BYTES_MIN,
+    type: entryTypesByCode[view.getUint8(offset + 8)],
+    term: readUint64(view, offset + 9),
+    index: readUint64(view, offset + 17),
+  }
+}
+
+function sealRecord(target: Uint8Array, view: DataView, offset: number): number {
+  const end = offset + 8 + view.getUint32(offset + 4)
   view.setUint32(offset, crc32c(target, offset + CRC_BYTES, end))
   return end
 }

@@ -5,6 +5,7 @@ import { cutSegmentsFrom } from './cut-segments'
 import type { TailChunk } from './entry-cache'
 import { KeyKind } from './keys'
 import { firstIndexOf, type LogState, type LogWrite, type SegmentState } from './log-state'
+import { takeRecordHeadroom } from './record-headroom'
 import {
   encodeChunk,
   encodeHardState,
@@ -13,7 +14,9 @@ import {
   encodeRecordInto,
   encodeSegment,
   encodeSnapshot,
+  RECORD_HEADER_BYTES,
   recordBytes,
+  sealRecordInPlace,
 } from './records'
 
 /**
@@ -145,12 +148,17 @@ function planAppend(state: LogState, input: readonly Entry[], timestampMs: numbe
   const { keys, options } = state
   const ops = plan.operations
   const keyBytes = keys.prefix.length + 9
-  // One allocation for all chunks of the write: each chunk's value is a view into it. Not
-  // pooled: storages may keep the buffers they are given (memory-level does).
+  // Entries with record headroom are sealed where they are (no copy); the others are encoded
+  // into one allocation for the whole write. A chunk is a run of records contiguous in one
+  // buffer. Not pooled: storages may keep the buffers they are given (memory-level does).
+  const inPlace = entries.map((entry) => takeRecordHeadroom(entry.data))
   let valueBytes = 0
-  for (const entry of entries) valueBytes += recordBytes(entry.data.length)
+  for (let i = 0; i < entries.length; i++) if (!inPlace[i]) valueBytes += recordBytes(entries[i]!.data.length)
   const values = new Uint8Array(valueBytes)
-  const view = new DataView(values.buffer)
+  let valuesAt = 0
+  // The buffer of the chunk being built (values or an entry's own), and its bounds in it.
+  let target: Uint8Array = values
+  let view: DataView = new DataView(values.buffer)
   const chunks: TailChunk[] = []
   let chunkStart = 0
   let offset = 0
@@ -160,22 +168,36 @@ function planAppend(state: LogState, input: readonly Entry[], timestampMs: numbe
     ops.push({
       type: 'put',
       key: keys.indexed(KeyKind.entry, chunk.firstIndex),
-      value: values.subarray(chunkStart, offset),
+      value: target.subarray(chunkStart, offset),
     })
   }
   let segment = state.segments[state.segments.length - 1]
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!
     const entryBytes = recordBytes(entry.data.length)
+    const own = inPlace[i]!
+    const source = own ? entry.data.buffer : values.buffer
+    const recordAt = own ? entry.data.byteOffset - RECORD_HEADER_BYTES : valuesAt
     const rolls =
       segment === undefined ||
       segment.bytes >= options.segmentBytesMax ||
       clampedMs - segment.firstTimestampMs >= options.segmentAgeMsMax
     // A chunk never spans two segments (retention clears whole segments by key range), nor
-    // grows past chunkBytesMax unless a single entry does.
-    if (i === 0 || rolls || offset - chunkStart + entryBytes > options.chunkBytesMax) {
+    // grows past chunkBytesMax unless a single entry does, nor leaves its buffer.
+    if (
+      i === 0 ||
+      rolls ||
+      offset - chunkStart + entryBytes > options.chunkBytesMax ||
+      source !== target.buffer ||
+      recordAt !== offset
+    ) {
       closeChunk()
-      chunkStart = offset
+      if (source !== target.buffer) {
+        target = new Uint8Array(source)
+        view = new DataView(source)
+      }
+      chunkStart = recordAt
+      offset = recordAt
       chunks.push({ firstIndex: entry.index, timestampMs: clampedMs })
       if (rolls) {
         segment = {
@@ -192,7 +214,11 @@ function planAppend(state: LogState, input: readonly Entry[], timestampMs: numbe
       segment!.bytes += keyBytes
     }
     segment = segment!
-    offset = encodeRecordInto(values, view, offset, entry, clampedMs)
+    if (own) offset = sealRecordInPlace(target, view, offset, entry, clampedMs)
+    else {
+      offset = encodeRecordInto(target, view, offset, entry, clampedMs)
+      valuesAt = offset
+    }
     segment.lastIndex = entry.index
     segment.bytes += entryBytes
     segment.lastTimestampMs = clampedMs

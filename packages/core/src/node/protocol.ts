@@ -15,9 +15,10 @@ import { decodeRaftFrame, encodeRaftFrame, RAFT_FRAME_KIND, type RaftGroupMessag
 
 /**
  * Version carried in `hello`; a node refuses other versions. 2: binary Raft frames and record
- * batches in produce requests (a version-1 peer could not read them).
+ * batches in produce requests (a version-1 peer could not read them). 3: Raft frame entries laid
+ * out as log records (raft-wire version 2).
  */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 /** Default bound on one frame (both directions): larger frames are refused, not parsed. */
 export const FRAME_BYTES_MAX_DEFAULT = 16 * 1024 * 1024

@@ -1,3 +1,5 @@
+import { reserveRecordHeadroom } from '../log/record-headroom'
+import { RECORD_HEADER_BYTES, readRecordHeader, writeRecordHeader } from '../log/records'
 import type { Entry, Message, MessageType, NodeId, Snapshot } from '../raft/types'
 
 /**
@@ -14,7 +16,8 @@ import type { Entry, Message, MessageType, NodeId, Snapshot } from '../raft/type
  * message  [u8 type][u8 flags: 1 reject, 2 context, 4 snapshot][str to][str from]
  *          [f64 term][f64 logTerm][f64 index][f64 commit][f64 rejectHint][u32 entryCount] entry*
  *          [context: u32 length, bytes]? [snapshot]?
- * entry    [f64 term][f64 index][u8 type: 0 normal, 1 confChange][u32 length][data]
+ * entry    a log record (log/records.ts) with checksum and timestamp 0:
+ *          [u32 0][u32 25 + length][u8 type: 0 normal, 1 confChange][u64 term][u64 index][f64 0][data]
  * snapshot [f64 index][f64 term][strlist voters][strlist votersOutgoing][strlist learners]
  *          [strlist learnersNext][u8 autoLeave][u32 length][data]   (strlist = [u16 count] str*)
  * ```
@@ -22,8 +25,11 @@ import type { Entry, Message, MessageType, NodeId, Snapshot } from '../raft/type
 
 /** First byte of a Raft frame. Other frames are msgpack maps (0x80..0x8f, 0xde, 0xdf): never 0. */
 export const RAFT_FRAME_KIND = 0
-/** Bumped when the layout changes; decoders refuse others. */
-export const RAFT_WIRE_VERSION = 1
+/**
+ * Bumped when the layout changes; decoders refuse others. 2: entries are laid out as log records,
+ * so the receiver's log seals them where they arrived instead of copying them.
+ */
+export const RAFT_WIRE_VERSION = 2
 
 /** The messages of one frame, grouped by Raft group id. */
 export type RaftGroupMessages = Array<[string, Message[]]>
@@ -56,7 +62,7 @@ const FLAG_CONTEXT = 2
 const FLAG_SNAPSHOT = 4
 
 const MESSAGE_FIXED_BYTES = 2 + 5 * 8 + 4
-const ENTRY_FIXED_BYTES = 8 + 8 + 1 + 4
+const ENTRY_FIXED_BYTES = RECORD_HEADER_BYTES
 
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder('utf-8', { fatal: true })
@@ -161,12 +167,7 @@ function writeMessage(writer: Writer, message: Message): void {
   writer.f64(message.commit)
   writer.f64(message.rejectHint)
   writer.u32(message.entries.length)
-  for (const entry of message.entries) {
-    writer.f64(entry.term)
-    writer.f64(entry.index)
-    writer.u8(entry.type === 'normal' ? 0 : 1)
-    writer.bytes32(entry.data)
-  }
+  for (const entry of message.entries) writer.record(entry)
   if (message.context !== undefined) writer.bytes32(message.context)
   if (message.snapshot !== undefined) writeSnapshot(writer, message.snapshot)
 }
@@ -184,18 +185,7 @@ function readMessage(reader: Reader): Message {
   const rejectHint = reader.f64()
   const entryCount = reader.count(ENTRY_FIXED_BYTES)
   const entries: Entry[] = new Array(entryCount)
-  for (let e = 0; e < entryCount; e++) {
-    const entryTerm = reader.f64()
-    const entryIndex = reader.f64()
-    const entryType = reader.u8()
-    if (entryType > 1) throw new TypeError('unknown entry type')
-    entries[e] = {
-      term: entryTerm,
-      index: entryIndex,
-      type: entryType === 0 ? 'normal' : 'confChange',
-      data: reader.bytes32(),
-    }
-  }
+  for (let e = 0; e < entryCount; e++) entries[e] = reader.record()
   const message: Message = {
     type,
     to,
@@ -293,6 +283,12 @@ class Writer {
     this.#out.set(bytes, this.at)
     this.at += bytes.length
   }
+
+  record(entry: Entry): void {
+    writeRecordHeader(this.#view, this.at, entry, 0)
+    this.#out.set(entry.data, this.at + RECORD_HEADER_BYTES)
+    this.at += RECORD_HEADER_BYTES + entry.data.length
+  }
 }
 
 class Reader {
@@ -350,6 +346,23 @@ class Reader {
     const bytes = this.#bytes.subarray(this.at, this.at + length)
     this.at += length
     return bytes
+  }
+
+  /**
+   * An entry laid out as a log record; its data is a view whose headroom (the record header in
+   * this frame, which the receiver owns) is given to the log.
+   */
+  record(): Entry {
+    this.#need(RECORD_HEADER_BYTES)
+    const { dataBytes, type, term, index } = readRecordHeader(this.#view, this.at)
+    if (dataBytes < 0) throw new RangeError('raft entry length too short')
+    if (type === undefined) throw new TypeError('unknown entry type')
+    this.at += RECORD_HEADER_BYTES
+    this.#need(dataBytes)
+    const data = this.#bytes.subarray(this.at, this.at + dataBytes)
+    this.at += dataBytes
+    reserveRecordHeadroom(data)
+    return { term, index, type, data }
   }
 
   str(): string {

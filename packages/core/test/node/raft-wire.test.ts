@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { isLaminarError, type Message } from '../../src/index'
 import { decodeFrame, decodeRaftFrame, encodeFrame, encodeRaftFrame } from '../../src/node/protocol'
+import { RAFT_WIRE_VERSION } from '../../src/node/raft-wire'
 
 const bytes = (...values: number[]) => new Uint8Array(values)
 
@@ -78,12 +79,17 @@ describe('raft wire frames', () => {
 
   it('refuses truncated, padded and corrupted frames with INVALID_ARGUMENT, never a crash', () => {
     const frame = encodeRaftFrame(groups)
-    const bad: Uint8Array[] = [bytes(0), bytes(0, 2, 0, 0, 0, 0), frame.subarray(0, frame.length - 1)]
+    const bad: Uint8Array[] = [
+      bytes(0),
+      bytes(0, RAFT_WIRE_VERSION + 1, 0, 0, 0, 0),
+      bytes(0, RAFT_WIRE_VERSION - 1, 0, 0, 0, 0),
+      frame.subarray(0, frame.length - 1),
+    ]
     const padded = new Uint8Array(frame.length + 1)
     padded.set(frame)
     bad.push(padded)
     // Huge counts must be refused before anything is allocated for them.
-    bad.push(bytes(0, 1, 0, 0, 0, 1, 0, 1, 0x67, 0xff, 0xff, 0xff, 0xff))
+    bad.push(bytes(0, RAFT_WIRE_VERSION, 0, 0, 0, 1, 0, 1, 0x67, 0xff, 0xff, 0xff, 0xff))
     for (const b of bad) {
       let error: unknown
       try {

@@ -90,7 +90,8 @@ export class MemoryConnection implements Connection {
       this.#armQueue()
     }
     if (fate.duplicateDelayMs !== undefined) {
-      const duplicate = this.#network.copyFrames ? new Uint8Array(frame) : frame
+      // Always a copy: each delivery is the receiver's own frame (Raft's log seals entries in place).
+      const duplicate = new Uint8Array(frame)
       scheduler.schedule(fate.delayMs + fate.duplicateDelayMs, () => this.#deliver(duplicate, 0))
     }
     if (this.#bufferedBytes >= this.#highWaterMarkBytes) {
