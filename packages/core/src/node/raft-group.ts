@@ -1,4 +1,6 @@
 import { LaminarError } from '../errors/laminar-error'
+import { reserveRecordHeadroom } from '../log/record-headroom'
+import { RECORD_HEADER_BYTES } from '../log/records'
 import { decodeConfChange, RaftError, RawNode } from '../raft/index'
 import type {
   ConfChange,
@@ -155,8 +157,9 @@ export class RaftGroup {
 
   /**
    * Like {@link propose}, for a command encoded straight into the entry: `encode(prefixBytes)`
-   * returns the command after `prefixBytes` bytes it leaves for the proposal header (written
-   * here), so the entry is built with no copy of the command.
+   * returns the command after `prefixBytes` bytes it leaves for the proposal header and the log
+   * record header (written here and by the log), in bytes nothing else keeps or writes, so the
+   * entry is built and stored with no copy of the command.
    */
   proposeEncoded(encode: (prefixBytes: number) => Uint8Array): Promise<unknown> {
     if (this.#stopped)
@@ -170,8 +173,13 @@ export class RaftGroup {
       )
     }
     const sequence = this.#nextSequence++
-    const data = encode(proposalHeaderBytes(this.#nodeIdBytes))
+    // Room for the log record header before the entry: this node's log seals the entry there
+    // instead of copying it (the encoders return fresh bytes that nothing else writes).
+    const data = encode(RECORD_HEADER_BYTES + proposalHeaderBytes(this.#nodeIdBytes)).subarray(
+      RECORD_HEADER_BYTES,
+    )
     writeProposalHeader(data, this.#nodeIdBytes, sequence)
+    reserveRecordHeadroom(data)
     try {
       this.raft.propose(data)
     } catch (error) {
