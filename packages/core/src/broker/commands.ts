@@ -243,7 +243,10 @@ export interface ReassignmentDoneCommand {
   /** Guards against a re-created topic of the same name. */
   topicId: number
   partition: number
-  /** The group's voters as committed (any order). */
+  /**
+   * The group's voters as committed (any order), as replica ids: node ids would not tell an
+   * incarnation that was moved off and placed again meanwhile from the one that is a voter.
+   */
   replicas: string[]
 }
 
@@ -283,7 +286,15 @@ export interface PartitionAssignment {
   /** The group's voters as last reported by its leader (the target once a move completes). */
   currentReplicas: string[]
   /**
-   * The replicas at creation: the configuration every replica's Raft starts from (it is not in
+   * The Raft replica ids of the target (`replicaIds[i]` is `replicas[i]`'s, `broker/replica-ids.ts`):
+   * a fresh one for every placement of a node on the partition, so an incarnation moved off and
+   * back is a new Raft member. Invariant: never reused.
+   */
+  replicaIds: string[]
+  /** The replica ids of `currentReplicas`, aligned with it: the group's voters as last reported. */
+  currentReplicaIds: string[]
+  /**
+   * The replica ids at creation: the configuration every replica's Raft starts from (it is not in
    * the group's log), so a replica added later replays the log's conf changes from the same start.
    */
   initialReplicas: string[]

@@ -25,6 +25,7 @@ import {
 } from './controller-snapshot'
 import { definedFields } from './defined-fields'
 import { chooseReplicas, measureLoad, placePartitions } from './placement'
+import { hostedReplicaId, isReplicaId, replicaIdOf, retarget } from './replica-ids'
 import { validateTopicConfig } from './topic-config'
 
 /** One partition replica a node must host, as derived from the controller's state. */
@@ -33,6 +34,10 @@ export interface HostedPartition {
   topicId: number
   partition: number
   replicas: string[]
+  /** The Raft replica id this node hosts the partition as (one per placement). */
+  replicaId: string
+  /** The group's Raft configuration at creation, as replica ids (every replica starts from it). */
+  initialReplicas: string[]
 }
 
 /**
@@ -48,6 +53,8 @@ export class ControllerStateMachine {
   #appliedIndex = 0
   #version = 0
   #nextTopicId = 1
+  /** The epoch of the next replica id (`broker/replica-ids.ts`); only grows. */
+  #nextReplicaEpoch = 1
   #members = new Map<string, StoredMember>()
   #topics = new Map<string, TopicMetadata>()
   #removed = new Set<string>()
@@ -124,6 +131,8 @@ export class ControllerStateMachine {
         partition: p.partition,
         replicas: [...p.replicas],
         currentReplicas: [...p.currentReplicas],
+        replicaIds: [...p.replicaIds],
+        currentReplicaIds: [...p.currentReplicaIds],
         initialReplicas: [...p.initialReplicas],
       })),
     }
@@ -136,9 +145,17 @@ export class ControllerStateMachine {
   partitionsOf(nodeId: string): HostedPartition[] {
     const hosted: HostedPartition[] = []
     for (const topic of this.topics()) {
-      for (const { partition, replicas, currentReplicas } of topic.partitions) {
-        if (replicas.includes(nodeId) || currentReplicas.includes(nodeId))
-          hosted.push({ topic: topic.name, topicId: topic.topicId, partition, replicas })
+      for (const assignment of topic.partitions) {
+        const replicaId = hostedReplicaId(assignment, nodeId)
+        if (replicaId === undefined) continue
+        hosted.push({
+          topic: topic.name,
+          topicId: topic.topicId,
+          partition: assignment.partition,
+          replicas: assignment.replicas,
+          replicaId,
+          initialReplicas: assignment.initialReplicas,
+        })
       }
     }
     return hosted
@@ -149,6 +166,7 @@ export class ControllerStateMachine {
       appliedIndex: this.#appliedIndex,
       version: this.#version,
       nextTopicId: this.#nextTopicId,
+      nextReplicaEpoch: this.#nextReplicaEpoch,
       members: this.#members,
       topics: this.#topics,
       removed: this.#removed,
@@ -161,6 +179,7 @@ export class ControllerStateMachine {
     this.#appliedIndex = state.appliedIndex
     this.#version = state.version
     this.#nextTopicId = state.nextTopicId
+    this.#nextReplicaEpoch = state.nextReplicaEpoch
     this.#members = state.members
     this.#topics = state.topics
     this.#removed = state.removed
@@ -248,7 +267,8 @@ export class ControllerStateMachine {
       for (const id of replacement) load.replicas.set(id, load.replicas.get(id)! + 1)
       moves.push({ assignment, replicas: [...kept, ...replacement] })
     }
-    for (const { assignment, replicas } of moves) assignment.replicas = replicas
+    for (const { assignment, replicas } of moves)
+      this.#nextReplicaEpoch = retarget(assignment, replicas, this.#nextReplicaEpoch)
     member.leaving = true
     this.#forgetDrainedMembers()
     this.#version++
@@ -303,6 +323,7 @@ export class ControllerStateMachine {
       partitions,
       replicationFactor,
       measureLoad(nodeIds, this.#assignments()),
+      (nodeId) => replicaIdOf(nodeId, this.#nextReplicaEpoch++),
     )
     this.#topics.set(name, {
       name,
@@ -340,7 +361,7 @@ export class ControllerStateMachine {
         `${command.topic}/${command.partition} is still moving to ${assignment.replicas.join(',')}`,
       )
     }
-    assignment.replicas = [...replicas]
+    this.#nextReplicaEpoch = retarget(assignment, replicas, this.#nextReplicaEpoch)
     this.#version++
     return undefined
   }
@@ -353,11 +374,19 @@ export class ControllerStateMachine {
     if (assignment === undefined) {
       return errorResult('PARTITION_NOT_FOUND', `${command.topic} has no partition ${command.partition}`)
     }
-    if (!Array.isArray(command.replicas) || !sameSet(command.replicas, assignment.replicas)) {
-      return errorResult('INVALID_ARGUMENT', 'reported replicas are not the target (it changed meanwhile)')
+    if (
+      !Array.isArray(command.replicas) ||
+      !command.replicas.every(isReplicaId) ||
+      !sameSet(command.replicas, assignment.replicaIds)
+    ) {
+      return errorResult(
+        'INVALID_ARGUMENT',
+        'reported replicas are not the target replica ids (it changed meanwhile, or node ids were sent)',
+      )
     }
-    if (sameSet(assignment.currentReplicas, assignment.replicas)) return undefined
+    if (sameSet(assignment.currentReplicaIds, assignment.replicaIds)) return undefined
     assignment.currentReplicas = [...assignment.replicas]
+    assignment.currentReplicaIds = [...assignment.replicaIds]
     this.#forgetDrainedMembers()
     this.#version++
     return undefined

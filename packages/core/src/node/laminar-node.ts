@@ -29,6 +29,7 @@ import { PartitionGroups } from './partition-groups'
 import { PartitionHost } from './partition-host'
 import { PeerLinks } from './peer-links'
 import { ServerConnection } from './server-connection'
+import { refuseLogsBeforeReplicaIds } from './storage-format'
 
 export type { GroupStatus, NodeState, NodeStatus } from './node-status'
 
@@ -112,6 +113,7 @@ export class LaminarNode {
       throw new LaminarError('INVALID_ARGUMENT', `node ${this.id} is ${this.#state}`)
     this.#state = 'starting'
     if (this.storage.status === 'opening') await this.storage.open()
+    await refuseLogsBeforeReplicaIds(this.storage)
     this.#groupCommit = new GroupCommit(this.storage)
     const peerLinks = new PeerLinks({
       selfId: this.id,
@@ -172,7 +174,7 @@ export class LaminarNode {
       controller,
       multiRaft,
       newHost: (topic, partition) => this.#newPartitionHost(topic, partition),
-      openGroup: (groupId, host, conf, logOptions) => opener.open(groupId, host, conf, logOptions),
+      openGroup: (...args) => opener.open(...args),
       isRunning: () => this.#state === 'starting' || this.#state === 'running',
       trackDestroy: (clearing) => this.#trackDestroy(clearing),
       onFatal: (error) => {

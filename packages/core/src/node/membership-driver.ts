@@ -115,6 +115,7 @@ export interface ReassignmentReport {
   topic: string
   topicId: number
   partition: number
+  /** The group's voters, as replica ids. */
   replicas: string[]
 }
 
@@ -166,15 +167,17 @@ export class MembershipDriver {
       )
         continue
       // Nothing moves while the target is the current placement (the common case: no status built).
-      if (sameMembers(assignment.replicas, assignment.currentReplicas)) continue
-      const next = nextPartitionStep(group.raft.status(), assignment.replicas)
+      if (sameMembers(assignment.replicaIds, assignment.currentReplicaIds)) continue
+      // The group's configuration names replica ids: the target's, one per placement, so a node
+      // placed here again is a new member and its earlier incarnation is removed like any other.
+      const next = nextPartitionStep(group.raft.status(), assignment.replicaIds)
       if (next.type === 'change') this.#propose(group, next.change)
       else if (next.type === 'done') {
         this.#report(partitionGroupId(host.topic.topicId, host.partition), {
           topic: host.topic.name,
           topicId: host.topic.topicId,
           partition: host.partition,
-          replicas: [...assignment.replicas],
+          replicas: [...assignment.replicaIds],
         })
       }
     }
