@@ -199,6 +199,12 @@ export interface JoinCommand {
   nodeId: string
   /** Where peers and clients reach it, e.g. { peer: '10.0.0.1:7101', client: '10.0.0.1:7201' }. */
   addresses?: Record<string, string>
+  /**
+   * The id of the node's storage (random, made when the storage was first used). A member that
+   * joins with another storage id than the one recorded lost its disk: every replica it hosted
+   * is renewed (a fresh replica id, moved onto like a new replica), since its Raft state is gone.
+   */
+  storageId?: string
 }
 
 /** A node leaves: its partition replicas are moved onto the other members. */
@@ -272,6 +278,10 @@ export interface ClusterMember {
   addresses: Record<string, string>
   /** Removal asked for: its replicas are moving off; it is forgotten once it hosts none. */
   leaving: boolean
+  /** The storage it registered with its join ('' until it did): it hosts replicas only over that one. */
+  storageId: string
+  /** Its replica ids of a lower epoch belong to a storage it lost: never hosted again. */
+  replicaFloor: number
 }
 
 /**

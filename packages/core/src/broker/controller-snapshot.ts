@@ -7,6 +7,9 @@ import type { PartitionAssignment, TopicMetadata } from './commands'
 export interface StoredMember {
   addresses: Record<string, string>
   leaving: boolean
+  /** See ClusterMember. */
+  storageId: string
+  replicaFloor: number
 }
 
 /** Everything the controller state machine holds. */
@@ -29,13 +32,14 @@ export function sortedPairs(record: Record<string, string>): [string, string][] 
 /**
  * Encodes the controller state (members and topics sorted, so equal states give equal bytes).
  * Partitions are `[replicas, currentReplicas, initialReplicas, replicaIds, currentReplicaIds]`
- * (initial ones as replica ids); members `[id, addresses, leaving]`; the body ends with the next
+ * (initial ones as replica ids); members `[id, addresses, leaving, storageId, replicaFloor]`; the body ends with the next
  * replica epoch.
  */
 export function encodeControllerSnapshot(state: ControllerState): Uint8Array {
-  const members = [...state.members.keys()]
-    .sort()
-    .map((id) => [id, sortedPairs(state.members.get(id)!.addresses), state.members.get(id)!.leaving])
+  const members = [...state.members.keys()].sort().map((id) => {
+    const member = state.members.get(id)!
+    return [id, sortedPairs(member.addresses), member.leaving, member.storageId, member.replicaFloor]
+  })
   const topics = [...state.topics.keys()].sort().map((name) => {
     const t = state.topics.get(name)!
     return [
@@ -74,13 +78,18 @@ export function decodeControllerSnapshot(bytes: Uint8Array): ControllerState {
     if (nextReplicaEpoch === undefined) throw beforeReplicaIds()
     const memberMap = new Map<string, StoredMember>()
     for (const entry of arrayOf(members, 'members')) {
-      const [id, pairs, leaving] = arrayOf(entry, 'member')
+      const [id, pairs, leaving, storageId, replicaFloor] = arrayOf(entry, 'member')
       const addresses: Record<string, string> = {}
       for (const pair of arrayOf(pairs, 'addresses')) {
         const [name, address] = arrayOf(pair, 'address')
         addresses[str(name, 'address name')] = str(address, 'address')
       }
-      memberMap.set(str(id, 'nodeId'), { addresses, leaving: leaving === true })
+      memberMap.set(str(id, 'nodeId'), {
+        addresses,
+        leaving: leaving === true,
+        storageId: str(storageId, 'storageId'),
+        replicaFloor: int(replicaFloor, 'replicaFloor'),
+      })
     }
     const topicMap = new Map<string, TopicMetadata>()
     for (const entry of arrayOf(topics, 'topics')) {

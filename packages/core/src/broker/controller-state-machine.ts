@@ -25,7 +25,7 @@ import {
 } from './controller-snapshot'
 import { definedFields } from './defined-fields'
 import { chooseReplicas, measureLoad, placePartitions } from './placement'
-import { hostedReplicaId, isReplicaId, replicaIdOf, retarget } from './replica-ids'
+import { hostedReplicaId, isReplicaId, renewReplicaIds, replicaIdOf, retarget } from './replica-ids'
 import { validateTopicConfig } from './topic-config'
 
 /** One partition replica a node must host, as derived from the controller's state. */
@@ -103,8 +103,18 @@ export class ControllerStateMachine {
   members(): ClusterMember[] {
     return this.#memberIds().map((nodeId) => {
       const member = this.#members.get(nodeId)!
-      return { nodeId, addresses: { ...member.addresses }, leaving: member.leaving }
+      return {
+        nodeId,
+        addresses: { ...member.addresses },
+        leaving: member.leaving,
+        storageId: member.storageId,
+        replicaFloor: member.replicaFloor,
+      }
     })
+  }
+
+  member(nodeId: string): ClusterMember | undefined {
+    return this.members().find((m) => m.nodeId === nodeId)
   }
 
   hasMember(nodeId: string): boolean {
@@ -146,7 +156,7 @@ export class ControllerStateMachine {
     const hosted: HostedPartition[] = []
     for (const topic of this.topics()) {
       for (const assignment of topic.partitions) {
-        const replicaId = hostedReplicaId(assignment, nodeId)
+        const replicaId = hostedReplicaId(assignment, nodeId, this.#members.get(nodeId)?.replicaFloor)
         if (replicaId === undefined) continue
         hosted.push({
           topic: topic.name,
@@ -196,7 +206,7 @@ export class ControllerStateMachine {
   #applyCommand(command: ControllerCommand): ErrorResult | undefined {
     switch (command.type) {
       case 'join':
-        return this.#join(command.nodeId, command.addresses ?? {})
+        return this.#join(command.nodeId, command.addresses ?? {}, command.storageId)
       case 'leave':
         return this.#leave(command.nodeId)
       case 'createTopic':
@@ -218,23 +228,39 @@ export class ControllerStateMachine {
     }
   }
 
-  #join(nodeId: string, addresses: Record<string, string>): ErrorResult | undefined {
+  #join(nodeId: string, addresses: Record<string, string>, storageId?: string): ErrorResult | undefined {
     if (!NAME_PATTERN.test(nodeId))
       return errorResult('INVALID_ARGUMENT', 'nodeId must match [a-zA-Z0-9._-]{1,249}')
+    if (storageId !== undefined && (typeof storageId !== 'string' || !NAME_PATTERN.test(storageId)))
+      return errorResult('INVALID_ARGUMENT', 'storageId must match [a-zA-Z0-9._-]{1,249}')
     const existing = this.#members.get(nodeId)
     if (existing === undefined && this.#members.size >= CLUSTER_MEMBERS_MAX) {
       return errorResult('INVALID_ARGUMENT', `at most ${CLUSTER_MEMBERS_MAX} members`)
     }
     const copy = Object.fromEntries(sortedPairs(addresses))
+    const recorded = existing?.storageId ?? ''
     // A repeated join (a restarting node announcing itself) changes nothing and keeps the version.
     if (
       existing !== undefined &&
       !existing.leaving &&
+      (storageId === undefined || storageId === recorded) &&
       JSON.stringify(sortedPairs(existing.addresses)) === JSON.stringify(sortedPairs(copy))
     )
       return
+    let replicaFloor = existing?.replicaFloor ?? 0
+    // Another storage than the recorded one: the node lost the state of every replica it hosted.
+    // None of them may come back under its old id (it would vote and ack as if it remembered).
+    if (storageId !== undefined && recorded !== '' && storageId !== recorded) {
+      replicaFloor = this.#nextReplicaEpoch
+      this.#nextReplicaEpoch = renewReplicaIds(this.#assignments(), nodeId, replicaFloor, replicaFloor)
+    }
     // A leaving node that joins again stays (its replicas already moved off; new ones may come).
-    this.#members.set(nodeId, { addresses: copy, leaving: false })
+    this.#members.set(nodeId, {
+      addresses: copy,
+      leaving: false,
+      storageId: storageId ?? recorded,
+      replicaFloor,
+    })
     this.#removed.delete(nodeId)
     this.#version++
     return undefined
@@ -355,7 +381,7 @@ export class ControllerStateMachine {
     }
     const stranger = replicas.find((id) => this.#members.get(id)?.leaving !== false)
     if (stranger !== undefined) return errorResult('NODE_NOT_FOUND', `${stranger} is not an active member`)
-    if (!sameSet(assignment.replicas, assignment.currentReplicas)) {
+    if (!sameSet(assignment.replicaIds, assignment.currentReplicaIds)) {
       return errorResult(
         'REASSIGNMENT_IN_PROGRESS',
         `${command.topic}/${command.partition} is still moving to ${assignment.replicas.join(',')}`,

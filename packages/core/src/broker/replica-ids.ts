@@ -38,7 +38,8 @@ export function isReplicaId(value: unknown): value is string {
  * Sets a partition's target to `replicas` (node ids), keeping the replica id of every node that
  * already hosts the partition (in the target or the current replicas) and giving each other node
  * a fresh one. Returns the next unused epoch.
- * Invariant: `replicaIds[i]` is the id of `replicas[i]`; a node has one id per partition.
+ * Invariant: `replicaIds[i]` is the id of `replicas[i]`; a node has one id per partition, except
+ * while a renewal (see {@link renewReplicaIds}) replaces its lost one.
  */
 export function retarget(
   assignment: PartitionAssignment,
@@ -55,10 +56,40 @@ export function retarget(
   return epoch
 }
 
-/** The replica id `nodeId` hosts for a partition (target first, then current), if any. */
-export function hostedReplicaId(assignment: PartitionAssignment, nodeId: string): string | undefined {
+/**
+ * The replica id `nodeId` hosts for a partition (target first, then current), if any: only ids
+ * of epoch `replicaFloor` or later (older ones were placed on a storage the node lost).
+ */
+export function hostedReplicaId(
+  assignment: PartitionAssignment,
+  nodeId: string,
+  replicaFloor = 0,
+): string | undefined {
   const target = assignment.replicas.indexOf(nodeId)
-  if (target >= 0) return assignment.replicaIds[target]
   const current = assignment.currentReplicas.indexOf(nodeId)
-  return current >= 0 ? assignment.currentReplicaIds[current] : undefined
+  for (const id of [assignment.replicaIds[target], assignment.currentReplicaIds[current]]) {
+    if (id !== undefined && epochOfReplica(id) >= replicaFloor) return id
+  }
+  return undefined
+}
+
+/**
+ * A node lost its storage: each of its target replica ids below `replicaFloor` gets a fresh one.
+ * The old id stays among the current replicas (a voter whose state is gone) until the group's
+ * leader has moved the membership onto the new one, as for any other move. Returns the next
+ * unused epoch.
+ */
+export function renewReplicaIds(
+  assignments: Iterable<PartitionAssignment>,
+  nodeId: string,
+  replicaFloor: number,
+  nextEpoch: number,
+): number {
+  let epoch = nextEpoch
+  for (const assignment of assignments) {
+    const at = assignment.replicas.indexOf(nodeId)
+    if (at >= 0 && epochOfReplica(assignment.replicaIds[at]!) < replicaFloor)
+      assignment.replicaIds[at] = replicaIdOf(nodeId, epoch++)
+  }
+  return epoch
 }

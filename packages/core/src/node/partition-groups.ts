@@ -17,6 +17,8 @@ export interface PartitionLogOptions {
 
 export interface PartitionGroupsOptions {
   nodeId: NodeId
+  /** This node's storage id: it hosts replicas only once the controller records this one. */
+  storageId: string
   controller: ControllerHost
   multiRaft: MultiRaft
   newHost: (topic: TopicMetadata, partition: number) => PartitionHost
@@ -78,18 +80,30 @@ export class PartitionGroups {
   /** The log ids of the partition replicas the controller's placement, as applied here, gives this node. */
   placedGroupIds(): Set<string> {
     const placed = new Set<string>()
+    if (this.#replicaFloor() === undefined) return placed
     for (const hosted of this.#options.controller.stateMachine.partitionsOf(this.#options.nodeId))
       placed.add(replicaLogId(partitionGroupId(hosted.topicId, hosted.partition), hosted.replicaId))
     return placed
+  }
+
+  /**
+   * The lowest replica epoch this node may host, or undefined while the controller has not
+   * recorded this node's storage (not registered yet, or registered by another storage: a
+   * wiped disk hosts nothing until the controller has renewed the replicas it lost).
+   */
+  #replicaFloor(): number | undefined {
+    const member = this.#options.controller.stateMachine.member(this.#options.nodeId)
+    return member?.storageId === this.#options.storageId ? member.replicaFloor : undefined
   }
 
   /** Starts the partition replicas placed here and stops (clearing their logs) those no longer placed. */
   reconcile(): void {
     const { controller, nodeId } = this.#options
     const wanted = new Map<string, string>()
-    for (const topic of controller.topics()) {
+    const replicaFloor = this.#replicaFloor()
+    for (const topic of replicaFloor === undefined ? [] : controller.topics()) {
       for (const assignment of topic.partitions) {
-        const replicaId = hostedReplicaId(assignment, nodeId)
+        const replicaId = hostedReplicaId(assignment, nodeId, replicaFloor)
         if (replicaId === undefined) continue
         const groupId = partitionGroupId(topic.topicId, assignment.partition)
         const logId = replicaLogId(groupId, replicaId)

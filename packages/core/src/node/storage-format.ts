@@ -1,9 +1,17 @@
 import { LaminarError } from '../errors/laminar-error'
 import { storedGroupIds } from '../log/stored-group-ids'
+import type { Random } from '../ports/random'
 import type { Storage } from '../ports/storage'
+import { loadOrCreateStorageId } from './cluster-join'
 
 /** Stored group ids listed per step (bounds memory, not reach). */
 const GROUPS_PER_PAGE = 256
+
+/** Checks a node's storage before use (see below) and returns its storage id (made on first use). */
+export async function prepareNodeStorage(storage: Storage, random: Random): Promise<string> {
+  await refuseLogsBeforeReplicaIds(storage)
+  return loadOrCreateStorageId(storage, random)
+}
 
 /**
  * Refuses storage written before replica ids: there a partition replica's log was stored under

@@ -5,6 +5,7 @@ import {
   type ControllerResult,
   ControllerStateMachine,
   encodeControllerCommand,
+  epochOfReplica,
   isLaminarError,
   nodeOfReplica,
 } from '../../src/index'
@@ -302,6 +303,49 @@ describe('ControllerStateMachine: replica ids', () => {
     const create: ControllerCommand = { type: 'createTopic', name: 'u', partitions: 2, replicationFactor: 3 }
     expect(restored.apply(sm.appliedIndex + 1, create)).toEqual(sm.apply(sm.appliedIndex + 1, create))
     expect(restored.topic('u')).toEqual(sm.topic('u'))
+  })
+
+  it('renews the replicas of a member that joins with another storage id (a wiped disk)', () => {
+    const sm = controllerWith(3)
+    run(sm, [{ type: 'createTopic', name: 't', partitions: 3, replicationFactor: 3 }])
+    const version = sm.version
+    // The first storage id is recorded; repeating it changes nothing.
+    run(sm, [{ type: 'join', nodeId: 'n2', addresses: { peer: 'h2:7101' }, storageId: 'disk-a' }])
+    expect(sm.member('n2')).toMatchObject({ storageId: 'disk-a', replicaFloor: 0 })
+    const before = sm.topic('t')!.partitions
+    run(sm, [{ type: 'join', nodeId: 'n2', addresses: { peer: 'h2:7101' }, storageId: 'disk-a' }])
+    expect(sm.version).toBe(version + 1)
+    expect(sm.topic('t')!.partitions).toEqual(before)
+    // Another storage: each of n2's replicas gets a fresh id at or above its new floor; the lost
+    // one stays current (a voter the group's leader removes) but n2 no longer hosts it.
+    run(sm, [{ type: 'join', nodeId: 'n2', addresses: { peer: 'h2:7101' }, storageId: 'disk-b' }])
+    const floor = sm.member('n2')!.replicaFloor
+    expect(floor).toBeGreaterThan(0)
+    for (const [i, p] of sm.topic('t')!.partitions.entries()) {
+      const at = p.replicas.indexOf('n2')
+      const lost = before[i]!.replicaIds[at]!
+      expect(epochOfReplica(p.replicaIds[at]!)).toBeGreaterThanOrEqual(floor)
+      expect(p.currentReplicaIds).toContain(lost)
+      expect(p.replicaIds).not.toContain(lost)
+      // Other nodes keep theirs.
+      expect(p.replicaIds.filter((id) => nodeOfReplica(id) !== 'n2')).toEqual(
+        before[i]!.replicaIds.filter((id) => nodeOfReplica(id) !== 'n2'),
+      )
+    }
+    expect(sm.partitionsOf('n2').map((h) => h.replicaId)).toEqual(
+      sm.topic('t')!.partitions.map((p) => p.replicaIds[p.replicas.indexOf('n2')]),
+    )
+    // A renewal is a move: another reassignment waits for it.
+    const move: ControllerCommand = {
+      type: 'reassignPartition',
+      topic: 't',
+      partition: 0,
+      replicas: ['n1', 'n2', 'n3'],
+    }
+    expect(codeOf(sm.apply(sm.appliedIndex + 1, move))).toBe('REASSIGNMENT_IN_PROGRESS')
+    expect(
+      codeOf(sm.apply(sm.appliedIndex + 1, { type: 'join', nodeId: 'n2', storageId: 'not/valid' })),
+    ).toBe('INVALID_ARGUMENT')
   })
 
   it('refuses a snapshot written before replica ids with STORAGE_CORRUPT naming the format', () => {

@@ -86,12 +86,15 @@ describe('a node down while its topic was deleted', () => {
     expect(
       await storage.range({ gte: controllerKeys.prefix, lt: controllerKeys.groupEnd(), limit: 1 }),
     ).toHaveLength(1)
-    // No key at all remains under any group other than the controller's and the kept topic's.
+    // No key at all remains under any group other than the controller's, the kept topic's and
+    // the node's own facts (its storage id).
     for (const { key } of await storage.range({ limit: 100_000 })) {
       const length = new DataView(key.buffer, key.byteOffset, key.byteLength).getUint16(0)
       if (length > 1024) continue
       const id = new TextDecoder().decode(key.subarray(2, 2 + length))
-      expect(['controller', ...keptGroups.map(groupOf)]).toContain(id.includes('@') ? groupOf(id) : id)
+      expect(['controller', 'node-meta', ...keptGroups.map(groupOf)]).toContain(
+        id.includes('@') ? groupOf(id) : id,
+      )
     }
   })
 })
