@@ -199,6 +199,12 @@ export interface JoinCommand {
   nodeId: string
   /** Where peers and clients reach it, e.g. { peer: '10.0.0.1:7101', client: '10.0.0.1:7201' }. */
   addresses?: Record<string, string>
+  /**
+   * The id of the node's storage (random, made when the storage was first used). A member that
+   * joins with another storage id than the one recorded lost its disk: every replica it hosted
+   * is renewed (a fresh replica id, moved onto like a new replica), since its Raft state is gone.
+   */
+  storageId?: string
 }
 
 /** A node leaves: its partition replicas are moved onto the other members. */
@@ -243,7 +249,10 @@ export interface ReassignmentDoneCommand {
   /** Guards against a re-created topic of the same name. */
   topicId: number
   partition: number
-  /** The group's voters as committed (any order). */
+  /**
+   * The group's voters as committed (any order), as replica ids: node ids would not tell an
+   * incarnation that was moved off and placed again meanwhile from the one that is a voter.
+   */
   replicas: string[]
 }
 
@@ -269,6 +278,10 @@ export interface ClusterMember {
   addresses: Record<string, string>
   /** Removal asked for: its replicas are moving off; it is forgotten once it hosts none. */
   leaving: boolean
+  /** The storage it registered with its join ('' until it did): it hosts replicas only over that one. */
+  storageId: string
+  /** Its replica ids of a lower epoch belong to a storage it lost: never hosted again. */
+  replicaFloor: number
 }
 
 /**
@@ -283,7 +296,15 @@ export interface PartitionAssignment {
   /** The group's voters as last reported by its leader (the target once a move completes). */
   currentReplicas: string[]
   /**
-   * The replicas at creation: the configuration every replica's Raft starts from (it is not in
+   * The Raft replica ids of the target (`replicaIds[i]` is `replicas[i]`'s, `broker/replica-ids.ts`):
+   * a fresh one for every placement of a node on the partition, so an incarnation moved off and
+   * back is a new Raft member. Invariant: never reused.
+   */
+  replicaIds: string[]
+  /** The replica ids of `currentReplicas`, aligned with it: the group's voters as last reported. */
+  currentReplicaIds: string[]
+  /**
+   * The replica ids at creation: the configuration every replica's Raft starts from (it is not in
    * the group's log), so a replica added later replays the log's conf changes from the same start.
    */
   initialReplicas: string[]

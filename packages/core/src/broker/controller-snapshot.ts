@@ -1,11 +1,15 @@
 import { decodeSnapshot, encodeSnapshot } from '../codec/snapshot-codec'
 import { arrayOf, int, str } from '../codec/value-checks'
+import { LaminarError } from '../errors/laminar-error'
 import type { PartitionAssignment, TopicMetadata } from './commands'
 
 /** A controller member as stored: its addresses and whether its removal was asked for. */
 export interface StoredMember {
   addresses: Record<string, string>
   leaving: boolean
+  /** See ClusterMember. */
+  storageId: string
+  replicaFloor: number
 }
 
 /** Everything the controller state machine holds. */
@@ -13,6 +17,8 @@ export interface ControllerState {
   appliedIndex: number
   version: number
   nextTopicId: number
+  /** The epoch the next replica id gets (`broker/replica-ids.ts`). */
+  nextReplicaEpoch: number
   members: Map<string, StoredMember>
   topics: Map<string, TopicMetadata>
   /** Nodes removed from the cluster: never joined back implicitly (only by their own join). */
@@ -25,12 +31,15 @@ export function sortedPairs(record: Record<string, string>): [string, string][] 
 
 /**
  * Encodes the controller state (members and topics sorted, so equal states give equal bytes).
- * Partitions are `[replicas, currentReplicas, initialReplicas]`; members `[id, addresses, leaving]`.
+ * Partitions are `[replicas, currentReplicas, initialReplicas, replicaIds, currentReplicaIds]`
+ * (initial ones as replica ids); members `[id, addresses, leaving, storageId, replicaFloor]`; the body ends with the next
+ * replica epoch.
  */
 export function encodeControllerSnapshot(state: ControllerState): Uint8Array {
-  const members = [...state.members.keys()]
-    .sort()
-    .map((id) => [id, sortedPairs(state.members.get(id)!.addresses), state.members.get(id)!.leaving])
+  const members = [...state.members.keys()].sort().map((id) => {
+    const member = state.members.get(id)!
+    return [id, sortedPairs(member.addresses), member.leaving, member.storageId, member.replicaFloor]
+  })
   const topics = [...state.topics.keys()].sort().map((name) => {
     const t = state.topics.get(name)!
     return [
@@ -38,7 +47,13 @@ export function encodeControllerSnapshot(state: ControllerState): Uint8Array {
       t.topicId,
       t.replicationFactor,
       [t.config.retentionBytes, t.config.retentionMs, t.config.maxMessageBytes, t.config.segmentBytes],
-      t.partitions.map((p) => [p.replicas, p.currentReplicas, p.initialReplicas]),
+      t.partitions.map((p) => [
+        p.replicas,
+        p.currentReplicas,
+        p.initialReplicas,
+        p.replicaIds,
+        p.currentReplicaIds,
+      ]),
     ]
   })
   return encodeSnapshot('controller', [
@@ -48,26 +63,33 @@ export function encodeControllerSnapshot(state: ControllerState): Uint8Array {
     members,
     topics,
     [...state.removed].sort(),
+    state.nextReplicaEpoch,
   ])
 }
 
 /**
- * Decodes a controller snapshot; throws STORAGE_CORRUPT on bad bytes. Snapshots written before
- * runtime membership (partitions as bare replica lists, no leaving flag, no removed list) read
- * as a cluster with no move in progress.
+ * Decodes a controller snapshot; throws STORAGE_CORRUPT on bad bytes, and on a snapshot written
+ * before replica ids (its partitions name Raft replicas by node id: reading it would reuse an
+ * incarnation's name, the hazard replica ids exist to exclude).
  */
 export function decodeControllerSnapshot(bytes: Uint8Array): ControllerState {
   return decodeSnapshot('controller', bytes, (body) => {
-    const [applied, version, nextTopicId, members, topics, removed] = body
+    const [applied, version, nextTopicId, members, topics, removed, nextReplicaEpoch] = body
+    if (nextReplicaEpoch === undefined) throw beforeReplicaIds()
     const memberMap = new Map<string, StoredMember>()
     for (const entry of arrayOf(members, 'members')) {
-      const [id, pairs, leaving] = arrayOf(entry, 'member')
+      const [id, pairs, leaving, storageId, replicaFloor] = arrayOf(entry, 'member')
       const addresses: Record<string, string> = {}
       for (const pair of arrayOf(pairs, 'addresses')) {
         const [name, address] = arrayOf(pair, 'address')
         addresses[str(name, 'address name')] = str(address, 'address')
       }
-      memberMap.set(str(id, 'nodeId'), { addresses, leaving: leaving === true })
+      memberMap.set(str(id, 'nodeId'), {
+        addresses,
+        leaving: leaving === true,
+        storageId: str(storageId, 'storageId'),
+        replicaFloor: int(replicaFloor, 'replicaFloor'),
+      })
     }
     const topicMap = new Map<string, TopicMetadata>()
     for (const entry of arrayOf(topics, 'topics')) {
@@ -93,6 +115,7 @@ export function decodeControllerSnapshot(bytes: Uint8Array): ControllerState {
       appliedIndex: int(applied, 'appliedIndex'),
       version: int(version, 'version'),
       nextTopicId: int(nextTopicId, 'nextTopicId'),
+      nextReplicaEpoch: int(nextReplicaEpoch, 'nextReplicaEpoch'),
       members: memberMap,
       topics: topicMap,
       removed: new Set(
@@ -105,15 +128,28 @@ export function decodeControllerSnapshot(bytes: Uint8Array): ControllerState {
 function decodeAssignment(entry: unknown, partition: number): PartitionAssignment {
   const list = arrayOf(entry, 'partition')
   const names = (value: unknown): string[] => arrayOf(value, 'replicas').map((r) => str(r, 'replica'))
-  if (list.length > 0 && typeof list[0] === 'string') {
-    const replicas = names(list)
-    return { partition, replicas, currentReplicas: [...replicas], initialReplicas: [...replicas] }
-  }
-  const [replicas, current, initial] = list
-  return {
+  if (list.length < 5 || typeof list[0] === 'string') throw beforeReplicaIds()
+  const [replicas, current, initial, replicaIds, currentReplicaIds] = list
+  const assignment: PartitionAssignment = {
     partition,
     replicas: names(replicas),
     currentReplicas: names(current),
+    replicaIds: names(replicaIds),
+    currentReplicaIds: names(currentReplicaIds),
     initialReplicas: names(initial),
   }
+  if (
+    assignment.replicaIds.length !== assignment.replicas.length ||
+    assignment.currentReplicaIds.length !== assignment.currentReplicas.length
+  )
+    throw new TypeError('replica ids must align with replicas')
+  return assignment
+}
+
+function beforeReplicaIds(): LaminarError {
+  return new LaminarError(
+    'STORAGE_CORRUPT',
+    'controller snapshot of the format before replica ids (partitions named by node id); this version cannot read it: start the cluster on fresh storage',
+    { details: { format: 'controller snapshot without replica ids' } },
+  )
 }

@@ -25,6 +25,7 @@ import {
 } from './controller-snapshot'
 import { definedFields } from './defined-fields'
 import { chooseReplicas, measureLoad, placePartitions } from './placement'
+import { hostedReplicaId, isReplicaId, renewReplicaIds, replicaIdOf, retarget } from './replica-ids'
 import { validateTopicConfig } from './topic-config'
 
 /** One partition replica a node must host, as derived from the controller's state. */
@@ -33,6 +34,10 @@ export interface HostedPartition {
   topicId: number
   partition: number
   replicas: string[]
+  /** The Raft replica id this node hosts the partition as (one per placement). */
+  replicaId: string
+  /** The group's Raft configuration at creation, as replica ids (every replica starts from it). */
+  initialReplicas: string[]
 }
 
 /**
@@ -48,6 +53,8 @@ export class ControllerStateMachine {
   #appliedIndex = 0
   #version = 0
   #nextTopicId = 1
+  /** The epoch of the next replica id (`broker/replica-ids.ts`); only grows. */
+  #nextReplicaEpoch = 1
   #members = new Map<string, StoredMember>()
   #topics = new Map<string, TopicMetadata>()
   #removed = new Set<string>()
@@ -96,8 +103,18 @@ export class ControllerStateMachine {
   members(): ClusterMember[] {
     return this.#memberIds().map((nodeId) => {
       const member = this.#members.get(nodeId)!
-      return { nodeId, addresses: { ...member.addresses }, leaving: member.leaving }
+      return {
+        nodeId,
+        addresses: { ...member.addresses },
+        leaving: member.leaving,
+        storageId: member.storageId,
+        replicaFloor: member.replicaFloor,
+      }
     })
+  }
+
+  member(nodeId: string): ClusterMember | undefined {
+    return this.members().find((m) => m.nodeId === nodeId)
   }
 
   hasMember(nodeId: string): boolean {
@@ -124,6 +141,8 @@ export class ControllerStateMachine {
         partition: p.partition,
         replicas: [...p.replicas],
         currentReplicas: [...p.currentReplicas],
+        replicaIds: [...p.replicaIds],
+        currentReplicaIds: [...p.currentReplicaIds],
         initialReplicas: [...p.initialReplicas],
       })),
     }
@@ -136,9 +155,17 @@ export class ControllerStateMachine {
   partitionsOf(nodeId: string): HostedPartition[] {
     const hosted: HostedPartition[] = []
     for (const topic of this.topics()) {
-      for (const { partition, replicas, currentReplicas } of topic.partitions) {
-        if (replicas.includes(nodeId) || currentReplicas.includes(nodeId))
-          hosted.push({ topic: topic.name, topicId: topic.topicId, partition, replicas })
+      for (const assignment of topic.partitions) {
+        const replicaId = hostedReplicaId(assignment, nodeId, this.#members.get(nodeId)?.replicaFloor)
+        if (replicaId === undefined) continue
+        hosted.push({
+          topic: topic.name,
+          topicId: topic.topicId,
+          partition: assignment.partition,
+          replicas: assignment.replicas,
+          replicaId,
+          initialReplicas: assignment.initialReplicas,
+        })
       }
     }
     return hosted
@@ -149,6 +176,7 @@ export class ControllerStateMachine {
       appliedIndex: this.#appliedIndex,
       version: this.#version,
       nextTopicId: this.#nextTopicId,
+      nextReplicaEpoch: this.#nextReplicaEpoch,
       members: this.#members,
       topics: this.#topics,
       removed: this.#removed,
@@ -161,6 +189,7 @@ export class ControllerStateMachine {
     this.#appliedIndex = state.appliedIndex
     this.#version = state.version
     this.#nextTopicId = state.nextTopicId
+    this.#nextReplicaEpoch = state.nextReplicaEpoch
     this.#members = state.members
     this.#topics = state.topics
     this.#removed = state.removed
@@ -177,7 +206,7 @@ export class ControllerStateMachine {
   #applyCommand(command: ControllerCommand): ErrorResult | undefined {
     switch (command.type) {
       case 'join':
-        return this.#join(command.nodeId, command.addresses ?? {})
+        return this.#join(command.nodeId, command.addresses ?? {}, command.storageId)
       case 'leave':
         return this.#leave(command.nodeId)
       case 'createTopic':
@@ -199,23 +228,39 @@ export class ControllerStateMachine {
     }
   }
 
-  #join(nodeId: string, addresses: Record<string, string>): ErrorResult | undefined {
+  #join(nodeId: string, addresses: Record<string, string>, storageId?: string): ErrorResult | undefined {
     if (!NAME_PATTERN.test(nodeId))
       return errorResult('INVALID_ARGUMENT', 'nodeId must match [a-zA-Z0-9._-]{1,249}')
+    if (storageId !== undefined && (typeof storageId !== 'string' || !NAME_PATTERN.test(storageId)))
+      return errorResult('INVALID_ARGUMENT', 'storageId must match [a-zA-Z0-9._-]{1,249}')
     const existing = this.#members.get(nodeId)
     if (existing === undefined && this.#members.size >= CLUSTER_MEMBERS_MAX) {
       return errorResult('INVALID_ARGUMENT', `at most ${CLUSTER_MEMBERS_MAX} members`)
     }
     const copy = Object.fromEntries(sortedPairs(addresses))
+    const recorded = existing?.storageId ?? ''
     // A repeated join (a restarting node announcing itself) changes nothing and keeps the version.
     if (
       existing !== undefined &&
       !existing.leaving &&
+      (storageId === undefined || storageId === recorded) &&
       JSON.stringify(sortedPairs(existing.addresses)) === JSON.stringify(sortedPairs(copy))
     )
       return
+    let replicaFloor = existing?.replicaFloor ?? 0
+    // Another storage than the recorded one: the node lost the state of every replica it hosted.
+    // None of them may come back under its old id (it would vote and ack as if it remembered).
+    if (storageId !== undefined && recorded !== '' && storageId !== recorded) {
+      replicaFloor = this.#nextReplicaEpoch
+      this.#nextReplicaEpoch = renewReplicaIds(this.#assignments(), nodeId, replicaFloor, replicaFloor)
+    }
     // A leaving node that joins again stays (its replicas already moved off; new ones may come).
-    this.#members.set(nodeId, { addresses: copy, leaving: false })
+    this.#members.set(nodeId, {
+      addresses: copy,
+      leaving: false,
+      storageId: storageId ?? recorded,
+      replicaFloor,
+    })
     this.#removed.delete(nodeId)
     this.#version++
     return undefined
@@ -248,7 +293,8 @@ export class ControllerStateMachine {
       for (const id of replacement) load.replicas.set(id, load.replicas.get(id)! + 1)
       moves.push({ assignment, replicas: [...kept, ...replacement] })
     }
-    for (const { assignment, replicas } of moves) assignment.replicas = replicas
+    for (const { assignment, replicas } of moves)
+      this.#nextReplicaEpoch = retarget(assignment, replicas, this.#nextReplicaEpoch)
     member.leaving = true
     this.#forgetDrainedMembers()
     this.#version++
@@ -303,6 +349,7 @@ export class ControllerStateMachine {
       partitions,
       replicationFactor,
       measureLoad(nodeIds, this.#assignments()),
+      (nodeId) => replicaIdOf(nodeId, this.#nextReplicaEpoch++),
     )
     this.#topics.set(name, {
       name,
@@ -334,13 +381,13 @@ export class ControllerStateMachine {
     }
     const stranger = replicas.find((id) => this.#members.get(id)?.leaving !== false)
     if (stranger !== undefined) return errorResult('NODE_NOT_FOUND', `${stranger} is not an active member`)
-    if (!sameSet(assignment.replicas, assignment.currentReplicas)) {
+    if (!sameSet(assignment.replicaIds, assignment.currentReplicaIds)) {
       return errorResult(
         'REASSIGNMENT_IN_PROGRESS',
         `${command.topic}/${command.partition} is still moving to ${assignment.replicas.join(',')}`,
       )
     }
-    assignment.replicas = [...replicas]
+    this.#nextReplicaEpoch = retarget(assignment, replicas, this.#nextReplicaEpoch)
     this.#version++
     return undefined
   }
@@ -353,11 +400,19 @@ export class ControllerStateMachine {
     if (assignment === undefined) {
       return errorResult('PARTITION_NOT_FOUND', `${command.topic} has no partition ${command.partition}`)
     }
-    if (!Array.isArray(command.replicas) || !sameSet(command.replicas, assignment.replicas)) {
-      return errorResult('INVALID_ARGUMENT', 'reported replicas are not the target (it changed meanwhile)')
+    if (
+      !Array.isArray(command.replicas) ||
+      !command.replicas.every(isReplicaId) ||
+      !sameSet(command.replicas, assignment.replicaIds)
+    ) {
+      return errorResult(
+        'INVALID_ARGUMENT',
+        'reported replicas are not the target replica ids (it changed meanwhile, or node ids were sent)',
+      )
     }
-    if (sameSet(assignment.currentReplicas, assignment.replicas)) return undefined
+    if (sameSet(assignment.currentReplicaIds, assignment.replicaIds)) return undefined
     assignment.currentReplicas = [...assignment.replicas]
+    assignment.currentReplicaIds = [...assignment.replicaIds]
     this.#forgetDrainedMembers()
     this.#version++
     return undefined

@@ -38,6 +38,8 @@ export function placePartitions(
   partitions: number,
   replicationFactor: number,
   load: PlacementLoad,
+  /** Names each new replica (a fresh replica id per placement, `broker/replica-ids.ts`). */
+  nameReplica: (nodeId: string) => string,
 ): PartitionAssignment[] {
   const assignments: PartitionAssignment[] = []
   for (let partition = 0; partition < partitions; partition++) {
@@ -51,7 +53,15 @@ export function placePartitions(
     const replicas = [leader, ...followers]
     load.leaders.set(leader, load.leaders.get(leader)! + 1)
     for (const id of replicas) load.replicas.set(id, load.replicas.get(id)! + 1)
-    assignments.push({ partition, replicas, currentReplicas: [...replicas], initialReplicas: [...replicas] })
+    const replicaIds = replicas.map(nameReplica)
+    assignments.push({
+      partition,
+      replicas,
+      currentReplicas: [...replicas],
+      replicaIds,
+      currentReplicaIds: [...replicaIds],
+      initialReplicas: [...replicaIds],
+    })
   }
   return assignments
 }

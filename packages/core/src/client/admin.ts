@@ -169,8 +169,9 @@ export class Admin {
   }
 
   /** @internal A node joining at run time asks the controller to admit it. */
-  async join(nodeId: string, address: string): Promise<JoinResult> {
-    return (await this.#router.toController({ op: 'join', nodeId, address })) as JoinResult
+  async join(nodeId: string, address: string, storageId?: string): Promise<JoinResult> {
+    const request = storageId === undefined ? { nodeId, address } : { nodeId, address, storageId }
+    return (await this.#router.toController({ op: 'join', ...request })) as JoinResult
   }
 
   /** @internal A partition leader reports that its group's voters reached the target replicas. */

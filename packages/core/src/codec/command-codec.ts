@@ -304,7 +304,9 @@ function decodeGroupConfig(value: unknown): Partial<GroupConfig> {
 function controllerBody(command: ControllerCommand): unknown[] {
   switch (command.type) {
     case 'join':
-      return [command.nodeId, command.addresses ?? {}]
+      return command.storageId === undefined
+        ? [command.nodeId, command.addresses ?? {}]
+        : [command.nodeId, command.addresses ?? {}, command.storageId]
     case 'leave':
       return [command.nodeId]
     case 'createTopic':
@@ -324,7 +326,8 @@ function decodeControllerBody(type: ControllerCommand['type'], body: unknown[]):
       const source = plainObject(body[1], 'addresses')
       const addresses: Record<string, string> = {}
       for (const name of Object.keys(source)) addresses[name] = str(source[name], `addresses.${name}`)
-      return { type, nodeId: str(body[0], 'nodeId'), addresses }
+      const storageId = body[2] === undefined ? {} : { storageId: str(body[2], 'storageId') }
+      return { type, nodeId: str(body[0], 'nodeId'), addresses, ...storageId }
     }
     case 'leave':
       return { type, nodeId: str(body[0], 'nodeId') }

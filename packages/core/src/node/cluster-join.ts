@@ -16,6 +16,23 @@ import type { JoinResult } from './protocol'
 const NODE_META_KEYS = new LogKeys('node-meta')
 /** The controller group's starting configuration, as a joiner was told it. */
 const CONTROLLER_BOOTSTRAP_KIND = 0x01
+/** This storage's random id, made at its first use (see JoinCommand.storageId). */
+const STORAGE_ID_KIND = 0x02
+
+/**
+ * The id of this node's storage, made (from `random`, stored durably) the first time the node
+ * starts on it. A wiped or replaced disk gets a new one: the controller then renews the node's
+ * replicas instead of letting them come back without their Raft state.
+ */
+export async function loadOrCreateStorageId(storage: Storage, random: Random): Promise<string> {
+  const key = NODE_META_KEYS.single(STORAGE_ID_KIND as Parameters<LogKeys['single']>[0])
+  const stored = await storage.get(key)
+  if (stored !== undefined) return new TextDecoder().decode(stored)
+  let storageId = ''
+  for (let i = 0; i < 4; i++) storageId += Math.floor(random.next() * 0x1_0000_0000).toString(36)
+  await storage.write([{ type: 'put', key, value: new TextEncoder().encode(storageId) }], { sync: true })
+  return storageId
+}
 
 function controllerBootstrapKey(): Uint8Array {
   return NODE_META_KEYS.single(CONTROLLER_BOOTSTRAP_KIND as Parameters<LogKeys['single']>[0])
@@ -47,6 +64,8 @@ export interface JoinRequestOptions {
   nodeId: string
   /** Where this node listens (peers and clients). */
   address: string
+  /** This node's storage id, registered with its join. */
+  storageId?: string
   /** Addresses of nodes already running; any one will do. */
   seeds: readonly string[]
   transport: Transport
@@ -86,7 +105,7 @@ export async function requestJoin(options: JoinRequestOptions): Promise<JoinResu
       try {
         // Node ids resolve to addresses first: the controller leader's hint names a node id.
         await client.metadata()
-        return await client.admin().join(options.nodeId, options.address)
+        return await client.admin().join(options.nodeId, options.address, options.storageId)
       } catch (error) {
         lastError = error
         await new Promise<void>((resolve) => options.clock.setTimer(resolve, 100))

@@ -151,7 +151,8 @@ export class ControllerHost implements GroupApplier {
     switch (request.op) {
       case 'join': {
         const addresses = { peer: request.address, client: request.address }
-        await this.propose({ type: 'join', nodeId: request.nodeId, addresses })
+        const storageId = request.storageId === undefined ? {} : { storageId: request.storageId }
+        await this.propose({ type: 'join', nodeId: request.nodeId, addresses, ...storageId })
         const result: JoinResult = { controllerBootstrap: this.bootstrap, members: this.nodeAddresses() }
         return result
       }

@@ -36,16 +36,19 @@ export class GroupOpener {
 
   /**
    * Opens a group's log (recovering it from storage) and builds its Raft node on it, starting
-   * from `bootstrap` while the log holds no configuration of its own.
+   * from `bootstrap` while the log holds no configuration of its own. A partition replica passes
+   * its `replica` identity: its Raft id, and the log id its entries and hard state are stored
+   * under (one per incarnation, so a replica placed here again never reads an earlier one's log).
    */
   async open(
     groupId: string,
     applier: GroupApplier,
     bootstrap: ConfState,
     logOptions: PartitionLogOptions,
+    replica?: { replicaId: string; logId: string },
   ): Promise<RaftGroup> {
     const { tuning } = this.#options
-    const log = await SegmentedLog.open(this.#options.storage, groupId, {
+    const log = await SegmentedLog.open(this.#options.storage, replica?.logId ?? groupId, {
       entryCacheBytesMax: tuning.entryCacheBytesPerGroupMax,
       ...logOptions,
     })
@@ -57,6 +60,7 @@ export class GroupOpener {
     return new RaftGroup({
       groupId,
       nodeId: this.#options.nodeId,
+      ...(replica === undefined ? {} : { replicaId: replica.replicaId }),
       nodeIdBytes: this.#proposerBytes,
       log: new SegmentedGroupLog(log, this.#options.groupCommit, this.#options.clock, bootstrap),
       applier,

@@ -29,6 +29,7 @@ import { PartitionGroups } from './partition-groups'
 import { PartitionHost } from './partition-host'
 import { PeerLinks } from './peer-links'
 import { ServerConnection } from './server-connection'
+import { prepareNodeStorage } from './storage-format'
 
 export type { GroupStatus, NodeState, NodeStatus } from './node-status'
 
@@ -112,6 +113,7 @@ export class LaminarNode {
       throw new LaminarError('INVALID_ARGUMENT', `node ${this.id} is ${this.#state}`)
     this.#state = 'starting'
     if (this.storage.status === 'opening') await this.storage.open()
+    const storageId = await prepareNodeStorage(this.storage, this.random)
     this.#groupCommit = new GroupCommit(this.storage)
     const peerLinks = new PeerLinks({
       selfId: this.id,
@@ -141,6 +143,7 @@ export class LaminarNode {
     const bootstrap = await resolveControllerBootstrap({
       nodeId: this.id,
       address: this.#address,
+      storageId,
       seeds: this.#seeds,
       founders: () => {
         const voters = controllerVoters(this.peers, this.tuning.controllerVotersMax)
@@ -169,10 +172,11 @@ export class LaminarNode {
     })
     const partitionGroups = new PartitionGroups({
       nodeId: this.id,
+      storageId,
       controller,
       multiRaft,
       newHost: (topic, partition) => this.#newPartitionHost(topic, partition),
-      openGroup: (groupId, host, conf, logOptions) => opener.open(groupId, host, conf, logOptions),
+      openGroup: (...args) => opener.open(...args),
       isRunning: () => this.#state === 'starting' || this.#state === 'running',
       trackDestroy: (clearing) => this.#trackDestroy(clearing),
       onFatal: (error) => {
@@ -181,10 +185,13 @@ export class LaminarNode {
     })
     this.#partitionGroups = partitionGroups
     this.#membership = new MembershipDriver({
+      nodeId: this.id,
+      storageId,
       controller,
       partitions: partitionGroups.hosts,
       controllerVotersMax: this.tuning.controllerVotersMax,
       report: (report) => this.client().admin().reassignmentDone(report),
+      register: () => this.client().admin().join(this.id, this.#address, storageId),
       schedule: () => multiRaft.schedule(),
     })
     this.#handler = new NodeRequestHandler(this, controller, partitionGroups.hosts)

@@ -22,7 +22,7 @@ export async function handOverLeaderships(multiRaft: MultiRaft, options: Handove
     let best: string | undefined
     let bestMatch = -1
     for (const [peer, progress] of Object.entries(status.progress)) {
-      if (peer === options.selfId || progress.isLearner || !progress.recentActive) continue
+      if (peer === group.replicaId || progress.isLearner || !progress.recentActive) continue
       if (progress.match > bestMatch) {
         best = peer
         bestMatch = progress.match

@@ -115,15 +115,21 @@ export interface ReassignmentReport {
   topic: string
   topicId: number
   partition: number
+  /** The group's voters, as replica ids. */
   replicas: string[]
 }
 
 export interface MembershipDriverOptions {
+  nodeId: string
+  /** This node's storage id (see JoinCommand.storageId). */
+  storageId: string
   controller: ControllerHost
   partitions: ReadonlyMap<string, PartitionHost>
   controllerVotersMax: number
   /** Sends the report to the controller leader (through the node's own client). */
   report: (report: ReassignmentReport) => Promise<void>
+  /** Joins with this node's storage id (through the node's own client). */
+  register: () => Promise<unknown>
   /** Drives the groups after a proposal. */
   schedule: () => void
 }
@@ -138,6 +144,7 @@ export class MembershipDriver {
   readonly #options: MembershipDriverOptions
   /** Groups whose report is on its way (one at a time per group). */
   readonly #reporting = new Set<string>()
+  #registering = false
 
   constructor(options: MembershipDriverOptions) {
     this.#options = options
@@ -145,6 +152,7 @@ export class MembershipDriver {
 
   step(): void {
     const { controller, partitions } = this.#options
+    this.#registerStorage()
     const controllerGroup = controller.group
     if (controllerGroup.isLeader) {
       const members = controller.stateMachine.members()
@@ -166,18 +174,39 @@ export class MembershipDriver {
       )
         continue
       // Nothing moves while the target is the current placement (the common case: no status built).
-      if (sameMembers(assignment.replicas, assignment.currentReplicas)) continue
-      const next = nextPartitionStep(group.raft.status(), assignment.replicas)
+      if (sameMembers(assignment.replicaIds, assignment.currentReplicaIds)) continue
+      // The group's configuration names replica ids: the target's, one per placement, so a node
+      // placed here again is a new member and its earlier incarnation is removed like any other.
+      const next = nextPartitionStep(group.raft.status(), assignment.replicaIds)
       if (next.type === 'change') this.#propose(group, next.change)
       else if (next.type === 'done') {
         this.#report(partitionGroupId(host.topic.topicId, host.partition), {
           topic: host.topic.name,
           topicId: host.topic.topicId,
           partition: host.partition,
-          replicas: [...assignment.replicas],
+          replicas: [...assignment.replicaIds],
         })
       }
     }
+  }
+
+  /**
+   * A member whose storage the controller does not know (a founder admitted by the leader, or a
+   * node back on a wiped disk) joins again with its storage id; it hosts no replica till then.
+   * A node removed from the cluster is not a member and does not come back this way.
+   */
+  #registerStorage(): void {
+    const member = this.#options.controller.stateMachine.member(this.#options.nodeId)
+    if (this.#registering || member === undefined || member.storageId === this.#options.storageId) return
+    this.#registering = true
+    void this.#options
+      .register()
+      .catch(() => {
+        // Retried at a later step.
+      })
+      .finally(() => {
+        this.#registering = false
+      })
   }
 
   #propose(group: RaftGroup, confChange: ConfChange): void {

@@ -1,3 +1,4 @@
+import { nodeOfReplica } from '../broker/replica-ids'
 import type { Clock, TimerHandle } from '../ports/clock'
 import { RaftError } from '../raft/index'
 import type { NodeId, Ready } from '../raft/types'
@@ -51,6 +52,11 @@ export class MultiRaft {
   #stopped = false
   readonly #idleWaiters: Array<() => void> = []
   rounds = 0
+  /**
+   * Messages dropped because they were addressed to a replica id this node does not host: an
+   * earlier incarnation of a replica placed here again (or one never hosted here).
+   */
+  messagesDroppedStale = 0
 
   constructor(options: MultiRaftOptions) {
     this.#options = options
@@ -93,13 +99,21 @@ export class MultiRaft {
     for (const group of this.#groups.values()) group.stop()
   }
 
-  /** Steps every message of a peer frame into its group; unknown groups drop theirs (Raft retries). */
+  /**
+   * Steps every message of a peer frame into its group; unknown groups drop theirs (Raft retries).
+   * A message addressed to another replica id than the group's here (an earlier incarnation) is
+   * dropped and counted: a new incarnation must never take a vote request, an append or a
+   * snapshot meant for one whose state it does not have.
+   */
   receive(frame: RaftFrame): void {
     if (this.#stopped) return
     for (const [groupId, messages] of frame.groups) {
       const group = this.#groups.get(groupId)
       if (group === undefined) continue
-      for (const message of messages) this.#step(group, message)
+      for (const message of messages) {
+        if (message.to === group.replicaId) this.#step(group, message)
+        else this.messagesDroppedStale++
+      }
     }
     this.schedule()
   }
@@ -205,15 +219,18 @@ export class MultiRaft {
     this.#options.onApplied(applied)
   }
 
-  /** Tells a group's Raft that a peer missed messages. */
+  /** Tells a group's Raft that a peer node (every replica of the group on it) missed messages. */
   reportUnreachable(peer: NodeId, groupIds: ReadonlySet<string>): void {
     for (const groupId of groupIds) {
       const group = this.#groups.get(groupId)
-      if (group === undefined || group.stopped) continue
-      try {
-        group.raft.reportUnreachable(peer)
-      } catch {
-        // Not a leader or unknown peer: nothing to report.
+      if (group === undefined || group.stopped || !group.isLeader) continue
+      for (const replicaId of Object.keys(group.raft.status().progress)) {
+        if (nodeOfReplica(replicaId) !== peer) continue
+        try {
+          group.raft.reportUnreachable(replicaId)
+        } catch {
+          // Unknown peer (a configuration change raced): nothing to report.
+        }
       }
     }
   }

@@ -1,3 +1,4 @@
+import { nodeOfReplica } from '../broker/replica-ids'
 import type { NodeId } from '../raft/types'
 import type { MultiRaft } from './multi-raft'
 import type { PeerLinks } from './peer-links'
@@ -7,7 +8,10 @@ export type NodeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopp
 /** A group as `status()` reports it. */
 export interface GroupStatus {
   groupId: string
+  /** This node's Raft id in the group: a partition replica's id for its placement, else the node id. */
+  replicaId: string
   role: string
+  /** The leader's node ('' when unknown). */
   leader: string
   term: number
   commit: number
@@ -23,6 +27,8 @@ export interface NodeStatus {
   peerFramesSent: number
   peerMessagesSent: number
   peerFramesDropped: number
+  /** Raft messages dropped on arrival: addressed to a replica incarnation not hosted here. */
+  staleReplicaMessagesDropped: number
 }
 
 /** A node's status from its parts (any of them absent before start). */
@@ -36,8 +42,9 @@ export function buildNodeStatus(
     const s = group.raft.status()
     groups.push({
       groupId: group.groupId,
+      replicaId: group.replicaId,
       role: s.role,
-      leader: s.leader,
+      leader: nodeOfReplica(s.leader),
       term: s.term,
       commit: s.commit,
       applied: group.appliedIndex,
@@ -50,5 +57,6 @@ export function buildNodeStatus(
     peerFramesSent: peerLinks?.framesSent ?? 0,
     peerMessagesSent: peerLinks?.messagesSent ?? 0,
     peerFramesDropped: peerLinks?.framesDropped ?? 0,
+    staleReplicaMessagesDropped: multiRaft?.messagesDroppedStale ?? 0,
   }
 }

@@ -1,3 +1,4 @@
+import { nodeOfReplica } from '../broker/replica-ids'
 import type { Clock } from '../ports/clock'
 import type { Connection, Transport } from '../ports/transport'
 import type { Message, NodeId } from '../raft/types'
@@ -65,13 +66,14 @@ export class PeerLinks {
     }
   }
 
-  /** Queues a message; nothing is sent before {@link flush}. */
+  /** Queues a message for the node hosting its recipient replica; nothing is sent before {@link flush}. */
   enqueue(groupId: string, message: Message): void {
-    if (this.#closed || !this.#links.has(message.to)) return
-    let batches = this.#outgoing.get(message.to)
+    const peer = nodeOfReplica(message.to)
+    if (this.#closed || !this.#links.has(peer)) return
+    let batches = this.#outgoing.get(peer)
     if (batches === undefined) {
       batches = []
-      this.#outgoing.set(message.to, batches)
+      this.#outgoing.set(peer, batches)
     }
     let batch = batches[batches.length - 1]
     if (batch === undefined || batch.bytesEstimate >= this.#options.frameBytesTarget) {

@@ -165,7 +165,7 @@ export type ClientRequest =
   | { op: 'status' }
   // ---- membership (controller leader, but describeCluster: any node) ----
   /** A node joining at run time asks to become a member; answered with a {@link JoinResult}. */
-  | { op: 'join'; nodeId: string; address: string }
+  | { op: 'join'; nodeId: string; address: string; storageId?: string }
   /** Moves the node's replicas elsewhere, then forgets the member. */
   | { op: 'removeNode'; nodeId: string }
   | { op: 'reassignPartition'; topic: string; partition: number; replicas: string[] }

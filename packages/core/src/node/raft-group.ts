@@ -1,3 +1,4 @@
+import { nodeOfReplica } from '../broker/replica-ids'
 import { LaminarError } from '../errors/laminar-error'
 import { reserveRecordHeadroom } from '../log/record-headroom'
 import { RECORD_HEADER_BYTES } from '../log/records'
@@ -45,6 +46,11 @@ export interface GroupApplier {
 export interface RaftGroupOptions {
   groupId: string
   nodeId: NodeId
+  /**
+   * This replica's Raft id: a partition replica's id for this placement (`broker/replica-ids.ts`),
+   * the node id for the controller group (the default).
+   */
+  replicaId?: string
   /** The node id already encoded for proposal headers. */
   nodeIdBytes: Uint8Array
   log: GroupLogStore
@@ -75,6 +81,8 @@ interface PendingProposal {
 export class RaftGroup {
   readonly groupId: string
   readonly nodeId: NodeId
+  /** The Raft id of this replica; messages addressed to any other id are not its own. */
+  readonly replicaId: string
   readonly raft: RawNode
   readonly log: GroupLogStore
   readonly applier: GroupApplier
@@ -96,12 +104,13 @@ export class RaftGroup {
   constructor(options: RaftGroupOptions) {
     this.groupId = options.groupId
     this.nodeId = options.nodeId
+    this.replicaId = options.replicaId ?? options.nodeId
     this.log = options.log
     this.applier = options.applier
     this.#nodeIdBytes = options.nodeIdBytes
     this.#proposerName = new TextDecoder().decode(options.nodeIdBytes)
     this.#pendingMax = options.pendingProposalsMax
-    this.raft = new RawNode({ ...options.raft, id: options.nodeId, storage: options.log.logStorage })
+    this.raft = new RawNode({ ...options.raft, id: this.replicaId, storage: options.log.logStorage })
     this.#appliedIndex = options.raft.applied ?? 0
     this.#recoveredCommit = options.log.logStorage.initialState().hardState.commit
   }
@@ -121,7 +130,7 @@ export class RaftGroup {
     return this.#isLeader
   }
 
-  /** The leader this replica last heard of, or '' when unknown. */
+  /** The node of the leader this replica last heard of (hints and status name nodes), or '' when unknown. */
   get leader(): NodeId {
     return this.#leader
   }
@@ -218,12 +227,12 @@ export class RaftGroup {
   /** Applies the soft state of a Ready: leadership changes fail what can no longer commit here. */
   observeSoftState(softState: SoftState | undefined): void {
     if (softState === undefined) return
-    this.#leader = softState.leader
+    this.#leader = nodeOfReplica(softState.leader)
     const isLeader = softState.role === 'leader'
     if (isLeader === this.#isLeader) return
     this.#isLeader = isLeader
     if (!isLeader) this.failPending(this.notLeader())
-    this.applier.onRoleChange?.(isLeader, softState.leader)
+    this.applier.onRoleChange?.(isLeader, this.#leader)
   }
 
   /**

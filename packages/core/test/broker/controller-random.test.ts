@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { type ControllerCommand, ControllerStateMachine, encodeControllerCommand } from '../../src/index'
+import {
+  type ControllerCommand,
+  ControllerStateMachine,
+  encodeControllerCommand,
+  nodeOfReplica,
+} from '../../src/index'
 
 function seeded(seed: number): () => number {
   let state = seed >>> 0
@@ -54,7 +59,7 @@ function aimed(sm: ControllerStateMachine, command: ControllerCommand, i: number
   const assignment = topic?.partitions[command.partition]
   if (topic === undefined || assignment === undefined) return command
   if (command.type === 'reassignmentDone')
-    return { ...command, topicId: topic.topicId, replicas: [...assignment.replicas] }
+    return { ...command, topicId: topic.topicId, replicas: [...assignment.replicaIds] }
   const active = sm.members().filter((m) => !m.leaving)
   const replicas = active
     .slice(i % active.length)
@@ -69,6 +74,9 @@ describe('ControllerStateMachine under random commands', () => {
     const b = new ControllerStateMachine()
     let version = 0
     const applied = new Map<string, number>()
+    // Replica ids ever seen, and those retired (their node left both lists): never seen again.
+    const retired = new Set<string>()
+    let live = new Set<string>()
     for (const [i, generated] of randomCommands(seed, 300).entries()) {
       const command = aimed(a, generated, i)
       const result = a.apply(i + 1, command)
@@ -79,15 +87,31 @@ describe('ControllerStateMachine under random commands', () => {
       else applied.set(command.type, (applied.get(command.type) ?? 0) + 1)
       version = a.version
       const members = new Set(a.members().map((m) => m.nodeId))
+      const nowLive = new Set<string>()
       for (const topic of a.topics()) {
-        for (const { replicas } of topic.partitions) {
+        for (const p of topic.partitions) {
+          const { replicas } = p
           expect(replicas.length).toBeGreaterThan(0)
           expect(new Set(replicas).size).toBe(replicas.length)
           for (const id of replicas) expect(members.has(id)).toBe(true)
+          // Aligned ids naming their nodes; one id per node per partition.
+          expect(p.replicaIds.map(nodeOfReplica)).toEqual(replicas)
+          expect(p.currentReplicaIds.map(nodeOfReplica)).toEqual(p.currentReplicas)
+          p.currentReplicas.forEach((nodeId, j) => {
+            const k = replicas.indexOf(nodeId)
+            if (k >= 0) expect(p.replicaIds[k]).toBe(p.currentReplicaIds[j])
+          })
+          for (const id of [...p.replicaIds, ...p.currentReplicaIds]) {
+            expect(retired.has(id), `${id} reused`).toBe(false)
+            nowLive.add(id)
+          }
         }
       }
+      for (const id of live) if (!nowLive.has(id)) retired.add(id)
+      live = nowLive
     }
     // The mix really exercised placement, moves and reassignment.
+    expect(retired.size).toBeGreaterThan(0)
     for (const type of ['join', 'leave', 'createTopic', 'deleteTopic', 'reassignPartition']) {
       expect(applied.get(type) ?? 0, type).toBeGreaterThan(0)
     }

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import { encodeSnapshot } from '../../src/codec/index'
 import {
   type ControllerCommand,
   type ControllerResult,
   ControllerStateMachine,
   encodeControllerCommand,
+  epochOfReplica,
   isLaminarError,
+  nodeOfReplica,
 } from '../../src/index'
 
 function controllerWith(nodeCount: number): ControllerStateMachine {
@@ -103,10 +106,10 @@ describe('ControllerStateMachine: placement', () => {
     for (const p of after) {
       if (!p.currentReplicas.includes('n1')) continue
       const done = { type: 'reassignmentDone', topic: 't', topicId: 1, partition: p.partition } as const
-      expect(codeOf(sm.apply(sm.appliedIndex + 1, { ...done, replicas: p.currentReplicas }))).toBe(
+      expect(codeOf(sm.apply(sm.appliedIndex + 1, { ...done, replicas: p.currentReplicaIds }))).toBe(
         'INVALID_ARGUMENT',
       )
-      expect(codeOf(sm.apply(sm.appliedIndex + 1, { ...done, replicas: [...p.replicas].reverse() }))).toBe(
+      expect(codeOf(sm.apply(sm.appliedIndex + 1, { ...done, replicas: [...p.replicaIds].reverse() }))).toBe(
         'ok',
       )
     }
@@ -140,7 +143,7 @@ describe('ControllerStateMachine: placement', () => {
     const moving = sm.topic('t')!.partitions[1]!
     expect(moving.replicas).toEqual(target)
     expect(moving.currentReplicas).toEqual(first.replicas)
-    expect(moving.initialReplicas).toEqual(first.replicas)
+    expect(moving.initialReplicas).toEqual(first.replicaIds)
     // The node moved off still hosts the group until the move completes.
     for (const id of ['n1', 'n2', 'n3']) expect(sm.partitionsOf(id).map((p) => p.partition)).toContain(1)
     const codes = [
@@ -160,7 +163,13 @@ describe('ControllerStateMachine: placement', () => {
       'REASSIGNMENT_IN_PROGRESS',
     ])
     run(sm, [
-      { type: 'reassignmentDone', topic: 't', topicId: 1, partition: 1, replicas: [...target].reverse() },
+      {
+        type: 'reassignmentDone',
+        topic: 't',
+        topicId: 1,
+        partition: 1,
+        replicas: [...moving.replicaIds].reverse(),
+      },
     ])
     expect(sm.topic('t')!.partitions[1]!.currentReplicas).toEqual(target)
     expect(sm.partitionsOf(first.replicas[1]!).map((p) => p.partition)).not.toContain(1)
@@ -243,5 +252,118 @@ describe('ControllerStateMachine: validation and versions', () => {
       expect(isLaminarError(error, 'STORAGE_CORRUPT')).toBe(true)
     }
     expect(codeOf(sm.applyEntry(sm.appliedIndex + 1, new Uint8Array([1, 34, 0xc1]))!)).toBe('STORAGE_CORRUPT')
+  })
+})
+
+describe('ControllerStateMachine: replica ids', () => {
+  it('names every placement of a node on a partition with a fresh replica id', () => {
+    const sm = controllerWith(3)
+    run(sm, [{ type: 'createTopic', name: 't', partitions: 1, replicationFactor: 2 }])
+    const created = sm.topic('t')!.partitions[0]!
+    expect(created.replicaIds.map(nodeOfReplica)).toEqual(created.replicas)
+    expect(created.initialReplicas).toEqual(created.replicaIds)
+    const [kept, movedOff] = created.replicas as [string, string]
+    const outsider = ['n1', 'n2', 'n3'].find((id) => !created.replicas.includes(id))!
+    const movedOffId = created.replicaIds[1]!
+    const finishMove = () => {
+      const p = sm.topic('t')!.partitions[0]!
+      run(sm, [{ type: 'reassignmentDone', topic: 't', topicId: 1, partition: 0, replicas: p.replicaIds }])
+    }
+    // Off: the kept replica keeps its id, the newcomer gets a new one.
+    run(sm, [{ type: 'reassignPartition', topic: 't', partition: 0, replicas: [kept, outsider] }])
+    const away = sm.topic('t')!.partitions[0]!
+    expect(away.replicaIds[0]).toBe(created.replicaIds[0])
+    expect(away.replicaIds[1]).not.toBe(created.replicaIds[1])
+    // While the move runs, the node moved off still hosts its old incarnation.
+    expect(sm.partitionsOf(movedOff).map((h) => h.replicaId)).toEqual([movedOffId])
+    finishMove()
+    expect(sm.partitionsOf(movedOff)).toEqual([])
+    // And back: the same node is a new Raft member, never the incarnation whose log it cleared.
+    run(sm, [{ type: 'reassignPartition', topic: 't', partition: 0, replicas: [kept, movedOff] }])
+    const back = sm.topic('t')!.partitions[0]!
+    expect(nodeOfReplica(back.replicaIds[1]!)).toBe(movedOff)
+    expect(back.replicaIds[1]).not.toBe(movedOffId)
+    expect(sm.partitionsOf(movedOff).map((h) => h.replicaId)).toEqual([back.replicaIds[1]])
+    // Its bootstrap is still the configuration at creation, under the old names.
+    expect(sm.partitionsOf(movedOff)[0]!.initialReplicas).toEqual(created.replicaIds)
+    // A report naming nodes, or a stale incarnation, is not the target.
+    const done = { type: 'reassignmentDone', topic: 't', topicId: 1, partition: 0 } as const
+    expect(codeOf(sm.apply(sm.appliedIndex + 1, { ...done, replicas: [...back.replicas] }))).toBe(
+      'INVALID_ARGUMENT',
+    )
+    expect(
+      codeOf(sm.apply(sm.appliedIndex + 1, { ...done, replicas: [back.replicaIds[0]!, movedOffId] })),
+    ).toBe('INVALID_ARGUMENT')
+    finishMove()
+    expect(sm.topic('t')!.partitions[0]!.currentReplicaIds).toEqual(back.replicaIds)
+    // Snapshots carry the ids and the epoch counter: a restored replica names the next one alike.
+    const restored = new ControllerStateMachine()
+    restored.restore(sm.snapshot())
+    expect(restored.topics()).toEqual(sm.topics())
+    const create: ControllerCommand = { type: 'createTopic', name: 'u', partitions: 2, replicationFactor: 3 }
+    expect(restored.apply(sm.appliedIndex + 1, create)).toEqual(sm.apply(sm.appliedIndex + 1, create))
+    expect(restored.topic('u')).toEqual(sm.topic('u'))
+  })
+
+  it('renews the replicas of a member that joins with another storage id (a wiped disk)', () => {
+    const sm = controllerWith(3)
+    run(sm, [{ type: 'createTopic', name: 't', partitions: 3, replicationFactor: 3 }])
+    const version = sm.version
+    // The first storage id is recorded; repeating it changes nothing.
+    run(sm, [{ type: 'join', nodeId: 'n2', addresses: { peer: 'h2:7101' }, storageId: 'disk-a' }])
+    expect(sm.member('n2')).toMatchObject({ storageId: 'disk-a', replicaFloor: 0 })
+    const before = sm.topic('t')!.partitions
+    run(sm, [{ type: 'join', nodeId: 'n2', addresses: { peer: 'h2:7101' }, storageId: 'disk-a' }])
+    expect(sm.version).toBe(version + 1)
+    expect(sm.topic('t')!.partitions).toEqual(before)
+    // Another storage: each of n2's replicas gets a fresh id at or above its new floor; the lost
+    // one stays current (a voter the group's leader removes) but n2 no longer hosts it.
+    run(sm, [{ type: 'join', nodeId: 'n2', addresses: { peer: 'h2:7101' }, storageId: 'disk-b' }])
+    const floor = sm.member('n2')!.replicaFloor
+    expect(floor).toBeGreaterThan(0)
+    for (const [i, p] of sm.topic('t')!.partitions.entries()) {
+      const at = p.replicas.indexOf('n2')
+      const lost = before[i]!.replicaIds[at]!
+      expect(epochOfReplica(p.replicaIds[at]!)).toBeGreaterThanOrEqual(floor)
+      expect(p.currentReplicaIds).toContain(lost)
+      expect(p.replicaIds).not.toContain(lost)
+      // Other nodes keep theirs.
+      expect(p.replicaIds.filter((id) => nodeOfReplica(id) !== 'n2')).toEqual(
+        before[i]!.replicaIds.filter((id) => nodeOfReplica(id) !== 'n2'),
+      )
+    }
+    expect(sm.partitionsOf('n2').map((h) => h.replicaId)).toEqual(
+      sm.topic('t')!.partitions.map((p) => p.replicaIds[p.replicas.indexOf('n2')]),
+    )
+    // A renewal is a move: another reassignment waits for it.
+    const move: ControllerCommand = {
+      type: 'reassignPartition',
+      topic: 't',
+      partition: 0,
+      replicas: ['n1', 'n2', 'n3'],
+    }
+    expect(codeOf(sm.apply(sm.appliedIndex + 1, move))).toBe('REASSIGNMENT_IN_PROGRESS')
+    expect(
+      codeOf(sm.apply(sm.appliedIndex + 1, { type: 'join', nodeId: 'n2', storageId: 'not/valid' })),
+    ).toBe('INVALID_ARGUMENT')
+  })
+
+  it('refuses a snapshot written before replica ids with STORAGE_CORRUPT naming the format', () => {
+    // The previous layout: partitions as [replicas, currentReplicas, initialReplicas], no epoch.
+    const before = encodeSnapshot('controller', [
+      3,
+      1,
+      2,
+      [['n1', [], false]],
+      [['t', 1, 1, [0, 0, 1024, 1024], [[['n1'], ['n1'], ['n1']]]]],
+      [],
+    ])
+    try {
+      new ControllerStateMachine().restore(before)
+      expect.unreachable('read a snapshot without replica ids')
+    } catch (error) {
+      expect(isLaminarError(error, 'STORAGE_CORRUPT')).toBe(true)
+      expect((error as { details?: { format?: string } }).details?.format).toMatch(/replica ids/)
+    }
   })
 })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openClassicLevelStorage } from '@laminar-ts/storage-level'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { LaminarNode, ReadResult } from '../../src/index'
+import { epochOfReplica, type LaminarNode, type ReadResult } from '../../src/index'
 import { startCluster, type TestCluster, text } from './cluster'
 import { eventually, groupsWithKeys, joinNode, sorted } from './joining-cluster'
 
@@ -34,6 +34,13 @@ async function replicaValues(node: LaminarNode, topic: string): Promise<string[]
     if (page.records.length === 0 || page.nextOffset >= page.endOffset) return values
     fromOffset = page.nextOffset
   }
+}
+
+/** The storage log id of the replica `node` hosts of `groupId` (`<groupId>@<epoch>`). */
+function replicaLogOn(node: LaminarNode, groupId: string): string {
+  const group = node.status().groups.find((g) => g.groupId === groupId)
+  if (group === undefined) throw new Error(`${node.id} does not host ${groupId}`)
+  return `${groupId}@${epochOfReplica(group.replicaId)}`
 }
 
 describe('runtime membership', () => {
@@ -74,6 +81,10 @@ describe('runtime membership', () => {
       for (let i = 0; producing; i++) await send(`during-${i}`)
     })()
 
+    // n1's replica incarnation, and the log it is stored under (one per placement).
+    const groupId = 'p/1/0'
+    const n1Log = replicaLogOn(c.node('n1'), groupId)
+    expect(n1Log).toMatch(/^p\/1\/0@\d+$/)
     await admin.reassignPartition({ topic: 'moving', partition: 0, replicas: ['n2', 'n3', 'n4'] })
     const moving = (await admin.describeCluster()).partitions[0]!
     expect(moving.replicas).toEqual(['n2', 'n3', 'n4'])
@@ -94,7 +105,6 @@ describe('runtime membership', () => {
     // n4's own log holds every acknowledged message, in order.
     await eventually(async () => expect(await replicaValues(n4, 'moving')).toEqual(acked))
     // n1 no longer hosts the group, and its log keys are cleared.
-    const groupId = 'p/1/0'
     await eventually(async () => {
       expect(
         c
@@ -102,9 +112,9 @@ describe('runtime membership', () => {
           .status()
           .groups.map((g) => g.groupId),
       ).not.toContain(groupId)
-      expect(await groupsWithKeys(c.storages.get('n1')!)).not.toContain(groupId)
+      expect(await groupsWithKeys(c.storages.get('n1')!)).not.toContain(n1Log)
     })
-    expect(await groupsWithKeys(c.storages.get('n4')!)).toContain(groupId)
+    expect(await groupsWithKeys(c.storages.get('n4')!)).toContain(replicaLogOn(n4, groupId))
     // The group's voters are the new replicas, as Raft sees them on n4.
     const onN4 = n4.status().groups.find((g) => g.groupId === groupId)
     expect(onN4).toBeDefined()

@@ -45,7 +45,13 @@ function leaderStatus(
   }
 }
 
-const member = (nodeId: string, leaving = false): ClusterMember => ({ nodeId, addresses: {}, leaving })
+const member = (nodeId: string, leaving = false): ClusterMember => ({
+  nodeId,
+  addresses: {},
+  leaving,
+  storageId: '',
+  replicaFloor: 0,
+})
 
 /** The controller step where every node outside `members` was removed from the cluster. */
 const step = (status: RaftStatus, members: ClusterMember[], votersMax: number) =>
