@@ -79,9 +79,8 @@ export function encodeRecordInto(
   entry: Entry,
   timestampMs: number,
 ): number {
-  writeRecordHeader(view, offset, entry, timestampMs)
   target.set(entry.data, offset + RECORD_HEADER_BYTES)
-  return sealRecord(target, view, offset)
+  return sealRecordInPlace(target, view, offset, entry, timestampMs)
 }
 
 /**
