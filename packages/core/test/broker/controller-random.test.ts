@@ -5,14 +5,7 @@ import {
   encodeControllerCommand,
   nodeOfReplica,
 } from '../../src/index'
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
-    return state / 2 ** 32
-  }
-}
+import { seeded } from './helpers'
 
 /** A random mix of joins, leaves, creates, deletes and reassignments. */
 function randomCommands(seed: number, count: number): ControllerCommand[] {

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { type Dispatch, Dispatcher, PartitionStateMachine } from '../../src/index'
-import { append } from './helpers'
-
-/** A tiny seeded generator (LCG): the same seed replays the same run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
-    return state / 2 ** 32
-  }
-}
+import { append, seeded } from './helpers'
 
 /**
  * Random acks, nacks (some delayed), working(), timeouts, members leaving and joining, and

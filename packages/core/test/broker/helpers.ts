@@ -30,3 +30,12 @@ export function expectType<T extends PartitionResult['type']>(
   if (result?.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(result)}`)
   return result as Extract<PartitionResult, { type: T }>
 }
+
+/** A tiny seeded generator (LCG) for the randomized tests: the same seed replays the same run. */
+export function seeded(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
+    return state / 2 ** 32
+  }
+}

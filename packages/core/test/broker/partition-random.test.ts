@@ -5,15 +5,7 @@ import {
   type PartitionCommand,
   PartitionStateMachine,
 } from '../../src/index'
-import { batchOf, record } from './helpers'
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
-    return state / 2 ** 32
-  }
-}
+import { batchOf, record, seeded } from './helpers'
 
 /** Appends (some idempotent, some retried or out of order) mixed with group commands. */
 function randomCommands(seed: number, count: number): PartitionCommand[] {
