@@ -111,37 +111,27 @@ describe('elections', () => {
   })
 })
 
+/** The proposal is refused with a proposalDropped RaftError (the caller learns it was not taken). */
+function expectProposalDropped(propose: () => void): void {
+  expect(isRaftError(catchError(propose), 'proposalDropped')).toBe(true)
+}
+
 describe('dropped proposals are thrown, never lost silently', () => {
   it('no leader', () => {
     const network = new Network(['a', 'b', 'c'])
-    expect(
-      isRaftError(
-        catchError(() => network.raw('a').propose(bytes('x'))),
-        'proposalDropped',
-      ),
-    ).toBe(true)
+    expectProposalDropped(() => network.raw('a').propose(bytes('x')))
   })
 
   it('forwarding disabled on a follower', () => {
     const network = new Network(['a', 'b', 'c'], { config: { disableProposalForwarding: true } })
     network.elect('a')
-    expect(
-      isRaftError(
-        catchError(() => network.raw('b').propose(bytes('x'))),
-        'proposalDropped',
-      ),
-    ).toBe(true)
+    expectProposalDropped(() => network.raw('b').propose(bytes('x')))
   })
 
   it('a candidate', () => {
     const network = new Network(['a', 'b', 'c'], { config: { preVote: false } })
     network.raw('a').campaign()
-    expect(
-      isRaftError(
-        catchError(() => network.raw('a').propose(bytes('x'))),
-        'proposalDropped',
-      ),
-    ).toBe(true)
+    expectProposalDropped(() => network.raw('a').propose(bytes('x')))
   })
 
   it('the uncommitted bytes bound is reached', () => {
