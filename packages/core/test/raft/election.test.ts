@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { isRaftError, RaftError } from '../../src/raft/index'
 import { message } from './helpers'
-import { bytes, Network } from './network'
-
-function catchError(fn: () => void): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  return undefined
-}
+import { bytes, caught, Network } from './network'
 
 describe('elections', () => {
   it('dueling candidates: the one with the shorter log cannot win, and both settle as followers', () => {
@@ -113,7 +104,7 @@ describe('elections', () => {
 
 /** The proposal is refused with a proposalDropped RaftError (the caller learns it was not taken). */
 function expectProposalDropped(propose: () => void): void {
-  expect(isRaftError(catchError(propose), 'proposalDropped')).toBe(true)
+  expect(isRaftError(caught(propose), 'proposalDropped')).toBe(true)
 }
 
 describe('dropped proposals are thrown, never lost silently', () => {
@@ -141,7 +132,7 @@ describe('dropped proposals are thrown, never lost silently', () => {
     network.isolate('c')
     const leader = network.raw('a')
     leader.propose(new Uint8Array(600))
-    const error = catchError(() => leader.propose(new Uint8Array(600)))
+    const error = caught(() => leader.propose(new Uint8Array(600)))
     expect(error).toBeInstanceOf(RaftError)
     expect((error as RaftError).kind).toBe('proposalDropped')
     // Once the first commits, the bound frees up.
@@ -152,7 +143,7 @@ describe('dropped proposals are thrown, never lost silently', () => {
 
   it('stepping a local message type is refused', () => {
     const network = new Network(['a', 'b', 'c'])
-    const error = catchError(() => network.raw('a').step(message({ type: 'hup', from: 'a', to: 'a' })))
+    const error = caught(() => network.raw('a').step(message({ type: 'hup', from: 'a', to: 'a' })))
     expect(isRaftError(error, 'stepLocalMessage')).toBe(true)
   })
 

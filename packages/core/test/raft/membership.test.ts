@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { bootstrapConfState, type ConfChange, isRaftError, MemoryLogStorage } from '../../src/raft/index'
-import { bytes, Network } from './network'
+import { bytes, caught, Network } from './network'
 
 function electAndSettle(network: Network, id: string): void {
   network.elect(id)
   network.stabilize()
-}
-
-function caught(fn: () => void): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  return undefined
 }
 
 /** A joining node starts with the configuration it joins (see docs/raft.md, "Adding a node"). */

@@ -27,6 +27,16 @@ export function seededRandom(seed: number): () => number {
   }
 }
 
+/** What `fn` throws, or undefined if it returns. */
+export function caught(fn: () => void): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
+
 export const encoder = new TextEncoder()
 export const decoder = new TextDecoder()
 

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isRaftError } from '../../src/raft/index'
-import { bytes, Network } from './network'
-
-function caught(fn: () => void): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  return undefined
-}
+import { bytes, caught, Network } from './network'
 
 describe('leadership transfer', () => {
   it('hands leadership to an up-to-date follower', () => {
