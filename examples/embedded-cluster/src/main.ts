@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { type Consumer, connect, LaminarNode, type PeerConfig } from '@laminar-ts/core'
+import { type Consumer, connect, isLaminarError, LaminarNode, type PeerConfig } from '@laminar-ts/core'
 import { openClassicLevelStorage } from '@laminar-ts/storage-level'
 import { MemoryNetwork } from '@laminar-ts/transport-memory'
 
@@ -172,7 +172,13 @@ main()
     process.exitCode = code
   })
   .catch((error) => {
-    console.error('[demo] crashed:', error)
+    if (isLaminarError(error, 'STORAGE_CORRUPT')) {
+      // Data from an incompatible (older) version or a damaged store: say so plainly, keep it.
+      console.error(`[demo] cannot open the data in ${dataDir}: ${error.message}`)
+      console.error(`[demo] to start over, delete it: rm -rf ${dataDir}`)
+    } else {
+      console.error('[demo] crashed:', error)
+    }
     process.exitCode = 1
   })
   .finally(() => clearInterval(keepAlive))
