@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr'
+import type { StartPosition } from '../broker/commands'
 import { LaminarError, type LaminarErrorCode } from '../errors/laminar-error'
 import type { ConfState, NodeId } from '../raft/types'
 import { decodeRaftFrame, encodeRaftFrame, RAFT_FRAME_KIND, type RaftGroupMessages } from './raft-wire'
@@ -81,12 +82,8 @@ export interface StoredRecord extends WireRecord {
   offset: number
 }
 
-/** How a consumer group starts on a partition it has never consumed. */
-export type StartPosition =
-  | { type: 'earliest' }
-  | { type: 'latest' }
-  | { type: 'offset'; offset: number }
-  | { type: 'time'; timestampMs: number }
+/** How a consumer group starts on a partition it has never consumed (one definition: the broker's). */
+export type { StartPosition } from '../broker/commands'
 
 export interface GroupOptions {
   ackWaitMs: number
