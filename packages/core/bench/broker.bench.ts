@@ -2,13 +2,15 @@
  * Broker throughput: an in-process 3-node cluster on MemoryTransport with memory-level storage,
  * 1 KiB messages. Prints produce msg/s (one pipelined, idempotent producer) and consume + ack
  * msg/s (one consumer group of 3 members). Run: pnpm --filter @laminar-ts/core bench:broker
- * Env: BENCH_MESSAGES (default 200000), BENCH_PARTITIONS (default 3).
+ * Env: BENCH_MESSAGES (default 200000), BENCH_PARTITIONS (default 3), BENCH_PROFILE=consume
+ * (or produce) writes a CPU profile of that phase alone (bench/phase-profile.ts).
  * Each phase also prints the process CPU time per message (user + system): on a shared machine
  * wall-clock rates swing with other load, CPU per message much less.
  */
 import { openMemoryLevelStorage } from '@laminar-ts/storage-level'
 import { MemoryNetwork } from '@laminar-ts/transport-memory'
 import { LaminarNode } from '../src/index'
+import { profilePhase } from './phase-profile'
 
 const messages = Number(process.env.BENCH_MESSAGES ?? 200_000)
 const partitions = Number(process.env.BENCH_PARTITIONS ?? 3)
@@ -77,6 +79,8 @@ async function main(): Promise<void> {
     await Promise.all(nodes.map((n) => n.stop()))
     return
   }
+  const stopProfile = await profilePhase('consume')
+  const faultsStart = process.resourceUsage().minorPageFault
   started = performance.now()
   cpuStart = process.cpuUsage()
   let consumed = 0
@@ -101,9 +105,11 @@ async function main(): Promise<void> {
   await done
   if (progress) clearInterval(progress)
   seconds = (performance.now() - started) / 1000
+  const faults = process.resourceUsage().minorPageFault - faultsStart
   console.log(
-    `consume + ack: ${messages} messages, 3 members: ${Math.round(messages / seconds).toLocaleString('en-US')} msg/s (${seconds.toFixed(2)} s, ${(cpuMicros(cpuStart) / messages).toFixed(1)} CPU µs/msg)`,
+    `consume + ack: ${messages} messages, 3 members: ${Math.round(messages / seconds).toLocaleString('en-US')} msg/s (${seconds.toFixed(2)} s, ${(cpuMicros(cpuStart) / messages).toFixed(1)} CPU µs/msg, ${faults.toLocaleString('en-US')} page faults)`,
   )
+  await stopProfile()
   await Promise.all(consumers.map((c) => c.stop()))
   await Promise.all(nodes.map((n) => n.stop()))
 }
