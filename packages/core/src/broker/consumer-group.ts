@@ -1,5 +1,6 @@
 import { decodeStartPosition } from '../codec/start-position'
 import { arrayOf, bool, int, str } from '../codec/value-checks'
+import { AckWindow } from './ack-window'
 import { ACK_WINDOW_MAX, type GroupConfig } from './commands'
 
 /**
@@ -13,27 +14,27 @@ import { ACK_WINDOW_MAX, type GroupConfig } from './commands'
 export class ConsumerGroup {
   readonly name: string
   config: GroupConfig
-  #ackFloor: number
-  readonly #acked = new Set<number>()
+  /** The ack floor and the acked set above it: flags over the ack window, no hashing per ack. */
+  readonly #acked: AckWindow<never>
   readonly #deliveryCounts = new Map<number, number>()
 
   constructor(name: string, config: GroupConfig, ackFloor: number) {
     this.name = name
     this.config = config
-    this.#ackFloor = ackFloor
+    this.#acked = new AckWindow(ackFloor, ACK_WINDOW_MAX)
   }
 
   get ackFloor(): number {
-    return this.#ackFloor
+    return this.#acked.floor
   }
 
   get ackedCount(): number {
-    return this.#acked.size
+    return this.#acked.handledCount
   }
 
   /** Acked offsets above the floor, ascending. */
   acked(): number[] {
-    return [...this.#acked].sort(ascending)
+    return this.#acked.handledOffsets()
   }
 
   /** Recorded delivery counts, ascending by offset. */
@@ -47,11 +48,15 @@ export class ConsumerGroup {
    * Ascending order, so one batch may span more than a window as long as the floor keeps up.
    */
   markHandled(offsets: readonly number[], endOffset: number): void {
-    for (const offset of [...offsets].sort(ascending)) {
-      if (offset < this.#ackFloor || offset >= Math.min(endOffset, this.#ackFloor + ACK_WINDOW_MAX)) continue
-      this.#acked.add(offset)
-      this.#deliveryCounts.delete(offset)
-      while (this.#acked.delete(this.#ackFloor)) this.#ackFloor++
+    // Batches from several members are runs of ascending offsets: a numeric typed-array sort
+    // (no comparator calls) when they are not in order already.
+    const sorted = isAscending(offsets) ? offsets : Float64Array.from(offsets).sort()
+    for (let i = 0; i < sorted.length; i++) {
+      const offset = sorted[i]!
+      const floor = this.#acked.floor
+      if (offset < floor || offset >= Math.min(endOffset, floor + ACK_WINDOW_MAX)) continue
+      this.#acked.markHandled(offset)
+      if (this.#deliveryCounts.size > 0) this.#deliveryCounts.delete(offset)
     }
   }
 
@@ -60,21 +65,20 @@ export class ConsumerGroup {
    * offset starts at 2.
    */
   markRedelivered(offsets: readonly number[], endOffset: number): void {
-    const windowEnd = Math.min(endOffset, this.#ackFloor + ACK_WINDOW_MAX)
+    const floor = this.#acked.floor
+    const windowEnd = Math.min(endOffset, floor + ACK_WINDOW_MAX)
     for (const offset of offsets) {
-      if (offset < this.#ackFloor || offset >= windowEnd || this.#acked.has(offset)) continue
+      if (offset < floor || offset >= windowEnd || this.#acked.isHandled(offset)) continue
       this.#deliveryCounts.set(offset, (this.#deliveryCounts.get(offset) ?? 1) + 1)
     }
   }
 
   /** Retention dropped everything below `logStartOffset`: it counts as handled. */
   raiseFloor(logStartOffset: number): void {
-    if (logStartOffset <= this.#ackFloor) return
-    this.#ackFloor = logStartOffset
-    for (const offset of this.#acked) if (offset < logStartOffset) this.#acked.delete(offset)
+    if (logStartOffset <= this.#acked.floor) return
+    this.#acked.raiseFloor(logStartOffset)
     for (const offset of this.#deliveryCounts.keys())
       if (offset < logStartOffset) this.#deliveryCounts.delete(offset)
-    while (this.#acked.delete(this.#ackFloor)) this.#ackFloor++
   }
 
   /** Canonical snapshot form: config fields in a fixed order, sets sorted. */
@@ -87,7 +91,7 @@ export class ConsumerGroup {
       c.deadLetterTopic,
       c.perKeyOrdering,
       c.startPosition,
-      this.#ackFloor,
+      this.#acked.floor,
       this.acked(),
       this.deliveryCounts(),
     ]
@@ -105,7 +109,13 @@ export class ConsumerGroup {
       startPosition: decodeStartPosition(fields[5]),
     }
     const group = new ConsumerGroup(name, config, int(fields[6], 'ackFloor'))
-    for (const offset of arrayOf(fields[7], 'acked')) group.#acked.add(int(offset, 'acked offset'))
+    for (const value of arrayOf(fields[7], 'acked')) {
+      const offset = int(value, 'acked offset')
+      if (offset <= group.#acked.floor || !group.#acked.inWindow(offset)) {
+        throw new TypeError('acked offset must lie above the ack floor, inside the ack window')
+      }
+      group.#acked.markHandled(offset)
+    }
     for (const pair of arrayOf(fields[8], 'deliveryCounts')) {
       const [offset, count] = arrayOf(pair, 'delivery count')
       group.#deliveryCounts.set(int(offset, 'offset'), int(count, 'count'))
@@ -114,6 +124,7 @@ export class ConsumerGroup {
   }
 }
 
-function ascending(a: number, b: number): number {
-  return a - b
+function isAscending(offsets: readonly number[]): boolean {
+  for (let i = 1; i < offsets.length; i++) if (offsets[i]! < offsets[i - 1]!) return false
+  return true
 }

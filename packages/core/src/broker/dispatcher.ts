@@ -1,5 +1,7 @@
 import { LaminarError } from '../errors/laminar-error'
+import { AckWindow } from './ack-window'
 import { ACK_OFFSETS_MAX, ACK_WINDOW_MAX, type GroupConfig, type PartitionCommand } from './commands'
+import { DeadlineQueue } from './deadline-queue'
 import type { DeadLetter, Dispatch, DispatcherOptions, DispatcherStatus } from './dispatcher-types'
 import { ACK_WAIT_MS_MAX } from './group-config'
 import { KeyLocks } from './key-locks'
@@ -14,13 +16,16 @@ export type {
   DispatcherStatus,
 } from './dispatcher-types'
 
+/** One delivery awaiting its ack. Replaced, never changed, when its deadline moves (working()). */
 interface InFlight {
-  memberId: string
-  deadlineMs: number
-  deliveryCount: number
+  readonly offset: number
+  readonly member: Member
+  readonly deadlineMs: number
+  readonly deliveryCount: number
 }
 
 interface Member {
+  readonly id: string
   maxInFlight: number
   inFlight: number
 }
@@ -45,28 +50,28 @@ export const DISPATCHER_MAX_IN_FLIGHT_MAX_DEFAULT = 10_000
  * Bounds: membersMax members; maxInFlightMax per member; every queued, in-flight or tracked offset
  * lies inside [ackFloor, ackFloor + ACK_WINDOW_MAX), so queues and outgoing batches hold at most
  * ACK_WINDOW_MAX offsets. Invariants: every offset below `nextOffset` is handled, in flight or
- * queued, exactly one of the three; a member's `inFlight` equals its entries in the in-flight map.
+ * queued, exactly one of the three; a member's `inFlight` equals its in-flight entries in the window.
  */
 export class Dispatcher {
   readonly group: string
   #config: GroupConfig
   #endOffset: number
-  #ackFloor: number
   #nextOffset: number
   readonly #membersMax: number
   readonly #maxInFlightMax: number
-  /** Handled (acked, dead-lettered) offsets at or above the floor. */
-  readonly #handled = new Set<number>()
-  /** Deliveries so far per offset, as far as this leader knows. */
-  readonly #deliveryCounts = new Map<number, number>()
   /**
-   * Offset -> delivery. Invariant (unless #deadlinesUnsorted): insertion order is deadline order,
-   * so expire() and nextDeadlineMs() look only at the front. It holds because deadlines are
-   * nowMs + ackWaitMs with a non-decreasing clock and working() re-inserts at the end.
+   * The ack floor, handled (acked, dead-lettered) offsets above it, and the in-flight delivery
+   * of each offset: array slots over the ack window, no hashing per message.
    */
-  #inFlight = new Map<number, InFlight>()
-  #lastDeadlineMs = Number.NEGATIVE_INFINITY
-  #deadlinesUnsorted = false
+  readonly #window: AckWindow<InFlight>
+  #inFlightCount = 0
+  /** In-flight deliveries in deadline order: expire() and nextDeadlineMs() look at the front. */
+  readonly #deadlines = new DeadlineQueue<InFlight>((entry) => this.#window.get(entry.offset) === entry)
+  /**
+   * Deliveries so far of offsets not in flight now (redeliveries waiting, or counts from the
+   * replicated state), as far as this leader knows; an in-flight delivery carries its own.
+   */
+  readonly #deliveryCounts = new Map<number, number>()
   readonly #queue = new RedeliveryQueue()
   readonly #members = new Map<string, Member>()
   #rotation: string[] = []
@@ -84,12 +89,11 @@ export class Dispatcher {
     this.#endOffset = options.endOffset
     this.#membersMax = options.membersMax ?? DISPATCHER_MEMBERS_MAX_DEFAULT
     this.#maxInFlightMax = options.maxInFlightMax ?? DISPATCHER_MAX_IN_FLIGHT_MAX_DEFAULT
-    this.#ackFloor = Math.max(group.ackFloor, options.logStartOffset ?? 0)
-    for (const offset of group.acked) if (offset >= this.#ackFloor) this.#handled.add(offset)
+    this.#window = new AckWindow(Math.max(group.ackFloor, options.logStartOffset ?? 0), ACK_WINDOW_MAX)
+    for (const offset of group.acked) if (this.#window.inWindow(offset)) this.#window.markHandled(offset)
     for (const [offset, count] of group.deliveryCounts) this.#deliveryCounts.set(offset, count)
-    this.#nextOffset = this.#ackFloor
-    this.#keys = new KeyLocks(this.#ackFloor)
-    this.#advanceFloor()
+    this.#nextOffset = this.#window.floor
+    this.#keys = new KeyLocks(this.#window.floor)
   }
 
   get config(): Readonly<GroupConfig> {
@@ -113,16 +117,20 @@ export class Dispatcher {
         },
       )
     }
-    this.#members.set(memberId, { maxInFlight, inFlight: 0 })
+    this.#members.set(memberId, { id: memberId, maxInFlight, inFlight: 0 })
     this.#rotation.push(memberId)
   }
 
   /** A member left or was lost: everything it held is queued for redelivery now. */
   removeMember(memberId: string): void {
-    if (!this.#members.delete(memberId)) return
-    for (const [offset, entry] of this.#inFlight) {
-      if (entry.memberId === memberId) this.#release(offset, undefined)
+    const member = this.#members.get(memberId)
+    if (member === undefined) return
+    this.#members.delete(memberId)
+    const held: number[] = []
+    for (const [offset, entry] of this.#window.entries(this.#window.floor, this.#nextOffset)) {
+      if (entry.member === member) held.push(offset)
     }
+    for (const offset of held) this.#release(offset, undefined)
     const at = this.#rotation.indexOf(memberId)
     this.#rotation.splice(at, 1)
     if (at < this.#cursor) this.#cursor--
@@ -172,17 +180,16 @@ export class Dispatcher {
 
   /** Retention dropped offsets below `logStartOffset`: whatever was pending there is gone. */
   onLogStartOffset(logStartOffset: number): void {
-    if (logStartOffset <= this.#ackFloor) return
-    for (const offset of [...this.#inFlight.keys()]) {
-      if (offset < logStartOffset) this.#release(offset, null)
+    if (logStartOffset <= this.#window.floor) return
+    for (const [offset] of [...this.#window.entries(this.#window.floor, logStartOffset)]) {
+      this.#release(offset, null)
     }
     this.#queue.dropBelow(logStartOffset)
-    for (const offset of this.#handled) if (offset < logStartOffset) this.#handled.delete(offset)
     for (const offset of this.#deliveryCounts.keys())
       if (offset < logStartOffset) this.#deliveryCounts.delete(offset)
     this.#keys.forgetBelow(logStartOffset)
-    this.#ackFloor = logStartOffset
-    this.#advanceFloor()
+    this.#window.raiseFloor(logStartOffset)
+    if (this.#nextOffset < this.#window.floor) this.#nextOffset = this.#window.floor
   }
 
   /** Hand out as many messages as members can take (at most `limit`), round-robin. */
@@ -200,7 +207,7 @@ export class Dispatcher {
         continue
       }
       idle = 0
-      const previous = this.#deliveryCounts.get(offset) ?? 0
+      const previous = this.#deliveryCounts.size === 0 ? 0 : (this.#deliveryCounts.get(offset) ?? 0)
       const { maxDeliveries } = this.#config
       if (maxDeliveries > 0 && previous >= maxDeliveries) {
         this.#deadLetter(offset, previous)
@@ -208,9 +215,10 @@ export class Dispatcher {
       }
       const deliveryCount = previous + 1
       const deadlineMs = nowMs + this.#config.ackWaitMs
-      this.#deliveryCounts.set(offset, deliveryCount)
+      if (previous > 0) this.#deliveryCounts.delete(offset) // the in-flight entry carries it now
       if (maxDeliveries > 0 && deliveryCount >= 2) this.#redeliveredOut.push(offset)
-      this.#track(offset, { memberId, deadlineMs, deliveryCount })
+      this.#track({ offset, member, deadlineMs, deliveryCount })
+      this.#inFlightCount++
       member.inFlight++
       this.#keys.onDelivered(offset, memberId)
       deliveries.push({ memberId, offset, deliveryCount, deadlineMs })
@@ -236,35 +244,34 @@ export class Dispatcher {
 
   /** The member gives messages back: redeliver them, after `delayMs` when given. */
   nack(memberId: string, offsets: readonly number[], nowMs: number, delayMs = 0): void {
-    this.#member(memberId)
+    const member = this.#member(memberId)
     if (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > ACK_WAIT_MS_MAX) {
       throw new LaminarError('INVALID_ARGUMENT', `delayMs must be an integer in [0, ${ACK_WAIT_MS_MAX}]`)
     }
     for (const offset of offsets) {
-      if (this.#inFlight.get(offset)?.memberId !== memberId) continue
+      if (this.#window.get(offset)?.member !== member) continue
       this.#release(offset, delayMs > 0 ? nowMs + delayMs : undefined)
     }
   }
 
   /** The member is still working on these: their deadlines restart from `nowMs`. */
   working(memberId: string, offsets: readonly number[], nowMs: number): void {
-    this.#member(memberId)
+    const member = this.#member(memberId)
     for (const offset of offsets) {
-      const entry = this.#inFlight.get(offset)
-      if (entry?.memberId !== memberId) continue
-      this.#inFlight.delete(offset)
-      entry.deadlineMs = nowMs + this.#config.ackWaitMs
-      this.#track(offset, entry)
+      const entry = this.#window.get(offset)
+      if (entry?.member !== member) continue
+      const deadlineMs = nowMs + this.#config.ackWaitMs
+      this.#track({ offset, member, deadlineMs, deliveryCount: entry.deliveryCount })
     }
   }
 
   /** Queue for redelivery every message whose ack deadline passed. Returns how many. */
   expire(nowMs: number): number {
-    this.#sortDeadlines()
     let expired = 0
-    for (const [offset, entry] of this.#inFlight) {
+    for (let entry = this.#deadlines.peek(); entry !== undefined; entry = this.#deadlines.peek()) {
       if (entry.deadlineMs > nowMs) break
-      this.#release(offset, undefined)
+      this.#deadlines.shift()
+      this.#release(entry.offset, undefined)
       expired++
     }
     return expired
@@ -272,9 +279,8 @@ export class Dispatcher {
 
   /** The earliest ack deadline or delayed redelivery, or undefined when nothing waits on time. */
   nextDeadlineMs(): number | undefined {
-    this.#sortDeadlines()
     const queued = this.#queue.nextDueMs()
-    const inFlight = this.#inFlight.values().next().value?.deadlineMs
+    const inFlight = this.#deadlines.peek()?.deadlineMs
     if (queued === undefined) return inFlight
     return inFlight === undefined ? queued : Math.min(queued, inFlight)
   }
@@ -305,15 +311,15 @@ export class Dispatcher {
 
   /** Which member holds `offset` right now, if any. */
   holderOf(offset: number): string | undefined {
-    return this.#inFlight.get(offset)?.memberId
+    return this.#window.get(offset)?.member.id
   }
 
   status(): DispatcherStatus {
     return {
-      ackFloor: this.#ackFloor,
+      ackFloor: this.#window.floor,
       nextOffset: this.#nextOffset,
       endOffset: this.#endOffset,
-      inFlight: this.#inFlight.size,
+      inFlight: this.#inFlightCount,
       queued: this.#queue.size,
       members: this.#rotation.map((memberId) => {
         const member = this.#members.get(memberId)!
@@ -325,12 +331,14 @@ export class Dispatcher {
   /** The next offset for `memberId`: queued ones first (oldest first), then fresh ones. */
   #pick(memberId: string): number | undefined {
     const perKey = this.#config.perKeyOrdering
-    const queued = this.#queue.takeFirst((offset) => !perKey || this.#keys.assignable(offset, memberId))
-    if (queued !== undefined) return queued
+    if (this.#queue.size > 0) {
+      const queued = this.#queue.takeFirst((offset) => !perKey || this.#keys.assignable(offset, memberId))
+      if (queued !== undefined) return queued
+    }
     const windowEnd = this.#windowEnd()
     while (this.#nextOffset < windowEnd) {
       const offset = this.#nextOffset
-      if (this.#handled.has(offset)) {
+      if (this.#window.isHandled(offset)) {
         this.#nextOffset++
         continue
       }
@@ -344,43 +352,38 @@ export class Dispatcher {
   }
 
   #windowEnd(): number {
-    return Math.min(this.#endOffset, this.#ackFloor + ACK_WINDOW_MAX)
+    return Math.min(this.#endOffset, this.#window.floor + ACK_WINDOW_MAX)
   }
 
-  /** Add an in-flight entry at the end of the deadline order (noting when that breaks the order). */
-  #track(offset: number, entry: InFlight): void {
-    if (entry.deadlineMs < this.#lastDeadlineMs) this.#deadlinesUnsorted = true
-    else this.#lastDeadlineMs = entry.deadlineMs
-    this.#inFlight.set(offset, entry)
-  }
-
-  /** Restore the deadline order after a clock step back or a shorter ackWaitMs (rare). */
-  #sortDeadlines(): void {
-    if (!this.#deadlinesUnsorted) return
-    this.#inFlight = new Map([...this.#inFlight].sort((a, b) => a[1].deadlineMs - b[1].deadlineMs))
-    this.#deadlinesUnsorted = false
+  /** Sets an offset's in-flight entry (new, or replacing one) at the end of the deadline order. */
+  #track(entry: InFlight): void {
+    this.#window.set(entry.offset, entry)
+    this.#deadlines.push(entry, this.#inFlightCount)
   }
 
   /** End an in-flight message; requeue it (due at `dueMs`, or now), or drop it when `dueMs` is null. */
   #release(offset: number, dueMs: number | undefined | null): void {
-    const entry = this.#inFlight.get(offset)
+    const entry = this.#window.get(offset)
     if (entry === undefined) return
-    this.#inFlight.delete(offset)
-    const member = this.#members.get(entry.memberId)
-    if (member !== undefined) member.inFlight--
+    this.#window.delete(offset)
+    this.#inFlightCount--
+    entry.member.inFlight-- // a removed member's count no longer matters
     this.#keys.onReleased(offset)
-    if (dueMs !== null) this.#queue.add(offset, dueMs)
+    if (dueMs === null) return
+    this.#deliveryCounts.set(offset, entry.deliveryCount)
+    this.#queue.add(offset, dueMs)
   }
 
   #markHandled(offset: number): boolean {
-    if (!Number.isSafeInteger(offset) || offset < this.#ackFloor || offset >= this.#windowEnd()) return false
-    if (this.#handled.has(offset)) return false
+    const floor = this.#window.floor
+    if (!Number.isSafeInteger(offset) || offset < floor || offset >= this.#windowEnd()) return false
+    if (this.#window.isHandled(offset)) return false
     this.#release(offset, null)
-    this.#queue.remove(offset)
-    this.#handled.add(offset)
-    this.#deliveryCounts.delete(offset)
+    if (this.#queue.size > 0) this.#queue.remove(offset)
+    if (this.#deliveryCounts.size > 0) this.#deliveryCounts.delete(offset)
     this.#keys.forget(offset)
-    this.#advanceFloor()
+    this.#window.markHandled(offset)
+    if (this.#nextOffset < this.#window.floor) this.#nextOffset = this.#window.floor
     return true
   }
 
@@ -388,12 +391,6 @@ export class Dispatcher {
     this.#markHandled(offset)
     if (this.#config.deadLetterTopic === null) this.#droppedOut.push(offset)
     else this.#deadLettersOut.push({ offset, deliveryCount, reason: 'maxDeliveries' })
-  }
-
-  /** Counts and keys of handled offsets were dropped by #markHandled, so only the floor moves here. */
-  #advanceFloor(): void {
-    while (this.#handled.delete(this.#ackFloor)) this.#ackFloor++
-    if (this.#nextOffset < this.#ackFloor) this.#nextOffset = this.#ackFloor
   }
 
   #member(memberId: string): Member {

@@ -44,6 +44,7 @@ export class KeyLocks {
   }
 
   onDelivered(offset: number, memberId: string): void {
+    if (this.#keys.size === 0) return // no per-key ordering: nothing to look up per message
     const key = this.#keys.get(offset)
     if (key === null || key === undefined) return
     const owner = this.#owners.get(key)
@@ -53,6 +54,7 @@ export class KeyLocks {
 
   /** The in-flight message at `offset` ended (acked, nacked, timed out, lost). */
   onReleased(offset: number): void {
+    if (this.#keys.size === 0) return
     const key = this.#keys.get(offset)
     if (key === null || key === undefined) return
     const owner = this.#owners.get(key)
@@ -61,7 +63,7 @@ export class KeyLocks {
 
   /** The offset will never be delivered again. */
   forget(offset: number): void {
-    this.#keys.delete(offset)
+    if (this.#keys.size > 0) this.#keys.delete(offset)
   }
 
   /** Forget every offset below `offset`. */
