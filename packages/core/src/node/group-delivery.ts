@@ -3,6 +3,7 @@ import { type Dispatch, Dispatcher } from '../broker/dispatcher'
 import type { RecordBatch } from '../codec/record-batch'
 import { LaminarError } from '../errors/laminar-error'
 import type { Clock, TimerHandle } from '../ports/clock'
+import { findByOffset } from '../util/sorted-search'
 import { GroupCommands } from './group-commands'
 import type { Delivery, FetchResult, GroupOptions, GroupPartitionDescription, WireRecord } from './protocol'
 
@@ -317,14 +318,19 @@ export class GroupDelivery {
     const count = Math.min(misses[misses.length - 1]!.offset - from + 1, MISS_READ_MESSAGES_MAX)
     void host.readRange(from, count).then(
       (records) => {
-        const byOffset = new Map(records.map((r) => [r.offset, r]))
+        // The read is ascending and nearly always dense (offsets are): index by position, and
+        // search only when a skipped offset shifted it (no map of every record per read).
+        const byOffset = (offset: number) => {
+          const guess = records[offset - from]
+          return guess?.offset === offset ? guess : findByOffset(records, offset)
+        }
         const touched = new Set<Member>()
         const rest: Dispatch[] = []
         const logStartOffset = host.stateMachine.logStartOffset
         for (const d of misses) {
           const member = runtime.members.get(d.memberId)
           if (member === undefined) continue
-          const record = byOffset.get(d.offset)
+          const record = byOffset(d.offset)
           if (record !== undefined) {
             member.outbox.push({ offset: d.offset, deliveryCount: d.deliveryCount, record })
             touched.add(member)

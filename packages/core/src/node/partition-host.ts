@@ -314,7 +314,14 @@ export class PartitionHost implements GroupApplier {
           if (offset < fromOffset) continue
           if (out.length >= maxMessages || (bytes >= maxBytes && out.length > 0)) break
           bytes += recordBytes(record)
-          out.push({ ...record, offset })
+          // A literal of one shape, not a spread: this runs for every record read from the log.
+          out.push({
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+            timestampMs: record.timestampMs,
+            offset,
+          })
         }
         if (out.length >= maxMessages || bytes >= maxBytes) break
       }

@@ -23,3 +23,18 @@ export function upperBound(values: readonly number[], target: number): number {
   }
   return lo
 }
+
+/** The item with `offset` in `items` ascending by offset, or undefined. */
+export function findByOffset<T extends { offset: number }>(
+  items: readonly T[],
+  offset: number,
+): T | undefined {
+  let lo = 0
+  let hi = items.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (items[mid]!.offset < offset) lo = mid + 1
+    else hi = mid
+  }
+  return items[lo]?.offset === offset ? items[lo] : undefined
+}
