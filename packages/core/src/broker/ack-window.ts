@@ -51,7 +51,7 @@ export class AckWindow<Entry> {
    * offsets. Returns false when it was handled already.
    */
   markHandled(offset: number): boolean {
-    this.#reach(offset)
+    if (!this.#fits(offset)) this.#grow(offset)
     if (this.#handled[offset & this.#mask] === 1) return false
     this.#handled[offset & this.#mask] = 1
     this.#handledCount++
@@ -74,7 +74,7 @@ export class AckWindow<Entry> {
 
   /** Sets the entry of `offset` (inside the window). */
   set(offset: number, entry: Entry): void {
-    this.#reach(offset)
+    if (!this.#fits(offset)) this.#grow(offset)
     this.#entries ??= new Array<Entry | undefined>(this.#mask + 1).fill(undefined)
     this.#entries[offset & this.#mask] = entry
   }
@@ -127,8 +127,7 @@ export class AckWindow<Entry> {
   }
 
   /** Grows the rings (doubling) until `offset` has a slot. */
-  #reach(offset: number): void {
-    if (this.#fits(offset)) return
+  #grow(offset: number): void {
     if (!this.inWindow(offset)) throw new RangeError(`offset ${offset} is outside the ack window`)
     let capacity = this.#mask + 1
     while (offset - this.#floor >= capacity) capacity *= 2

@@ -3,21 +3,9 @@ import type { FetchResult, GroupOptions, StartPosition } from '../node/protocol'
 import type { Clock } from '../ports/clock'
 import type { Random } from '../ports/random'
 import type { BrokerRouter } from './broker-router'
-import { DeliveredMessage, type MessageSettler, type PartitionState } from './delivered-message'
+import { DeliveredMessage, type PartitionState } from './delivered-message'
 import { assertName, assertPositiveInteger } from './limits'
-
-/** Offsets of each kind in one settle request (the node's dispatcher takes batches this big). */
-const SETTLE_OFFSETS_MAX = 10_000
-
-/**
- * Acks a partition collects before a settle request goes out while more received messages wait
- * to be handed out (at most a quarter of maxInFlight, so the dispatcher's window keeps moving).
- * With nothing left to hand out, or with nacks or working() pending, settles go out at once.
- */
-const SETTLE_ACKS_BATCH = 256
-
-/** Acks held back for a batch are sent after this at the latest. */
-const SETTLE_LINGER_MS = 10
+import { SettleSender } from './settle-sender'
 
 /** Fetches a partition loop makes back to back before yielding to the event loop. */
 const FETCHES_PER_YIELD = 8
@@ -84,22 +72,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   #inboxWaiter: (() => void) | undefined
   #running = false
   #stopped = false
-  #settleScheduled = false
-  /** A timer that sends acks held back for a batch (armed only while some are held back). */
-  #lingerArmed = false
-  readonly #settleAcksBatch: number
   readonly #loops: Promise<void>[] = []
   /** What delivered messages settle through (one object for all of them). */
-  readonly #settler: MessageSettler = {
-    isStopped: () => this.#stopped,
-    scheduleSettle: (state) => {
-      // A settle loop running for the partition takes what accumulates (it checks again before
-      // it ends): no flush, microtask or promise per message while settles are in flight.
-      if (state.settling !== undefined) return
-      if (this.#settleDue(state)) this.#scheduleSettle()
-      else this.#armLinger()
-    },
-  }
+  readonly #settles: SettleSender
 
   /** @internal Use `client.consumer()`. */
   constructor(router: BrokerRouter, clock: Clock, random: Random, options: ConsumerOptions) {
@@ -110,7 +85,16 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.#clock = clock
     this.#maxInFlight = options.maxInFlight ?? 256
     assertPositiveInteger(this.#maxInFlight, 'maxInFlight', 65_536)
-    this.#settleAcksBatch = Math.max(1, Math.min(SETTLE_ACKS_BATCH, Math.floor(this.#maxInFlight / 4)))
+    this.#settles = new SettleSender({
+      router,
+      clock,
+      groupId: this.groupId,
+      memberId: this.memberId,
+      maxInFlight: this.#maxInFlight,
+      partitions: () => this.#partitions.values(),
+      caughtUp: () => this.#inboxHead >= this.#inbox.length,
+      isStopped: () => this.#stopped,
+    })
     this.#fetchWaitMs = options.fetchWaitMs ?? 500
     const ackWaitMs = options.ackWaitMs ?? 30_000
     assertPositiveInteger(ackWaitMs, 'ackWaitMs')
@@ -201,7 +185,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.#stopped = true
     this.#wakeInbox()
     for (const p of this.#partitions.values()) p.creditWaiter?.()
-    await this.#flushSettles(true)
+    await this.#settles.flush(true)
     await Promise.all(
       [...this.#partitions.values()].map((p) =>
         this.#router
@@ -295,7 +279,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       }
       for (const delivery of result.deliveries) {
         state.outstanding++
-        const message = new DeliveredMessage(state, this.#settler, delivery)
+        const message = new DeliveredMessage(state, this.#settles, delivery)
         if (this.#running) this.#inbox.push(message)
         else message.nack()
       }
@@ -321,7 +305,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** Resolves when messages arrive or the consumer stops. */
   #inboxFilled(): Promise<void> {
     // Nothing left to hand out: acks held back for a batch go now.
-    this.#scheduleSettle()
+    this.#settles.schedule()
     return new Promise<void>((resolve) => {
       this.#inboxWaiter = resolve
     })
@@ -332,89 +316,4 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.#inboxWaiter = undefined
     waiter?.()
   }
-
-  #scheduleSettle(): void {
-    if (this.#settleScheduled) return
-    this.#settleScheduled = true
-    queueMicrotask(() => {
-      this.#settleScheduled = false
-      void this.#flushSettles()
-    })
-  }
-
-  /**
-   * Whether the partition's pending settles should go out now: nacks and working() always (a
-   * redelivery or a deadline waits on them), acks once a batch gathered or nothing received
-   * waits to be handed out (the consumer caught up: holding acks back would only delay them).
-   */
-  #settleDue(state: PartitionState): boolean {
-    if (state.nacks.length > 0 || state.working.length > 0) return true
-    if (state.acks.length === 0) return false
-    return (
-      state.acks.length >= this.#settleAcksBatch || this.#inboxHead >= this.#inbox.length || this.#stopped
-    )
-  }
-
-  #armLinger(): void {
-    if (this.#lingerArmed) return
-    this.#lingerArmed = true
-    this.#clock.setTimer(() => {
-      this.#lingerArmed = false
-      void this.#flushSettles(true)
-    }, SETTLE_LINGER_MS)
-  }
-
-  /**
-   * One settle request per partition carries every ack, nack and working() since the last.
-   * Without `all`, only partitions whose settles are due (see #settleDue).
-   */
-  async #flushSettles(all = false): Promise<void> {
-    const requests: Promise<unknown>[] = []
-    for (const state of this.#partitions.values()) {
-      // Partitions with nothing due and no settle in flight cost nothing.
-      if (state.settling !== undefined) requests.push(state.settling)
-      else if (all ? hasPending(state) : this.#settleDue(state)) requests.push(this.#settlePartition(state))
-    }
-    await Promise.all(requests)
-  }
-
-  /**
-   * One settle request in flight per partition: what accumulates meanwhile goes in the next one
-   * (bounded requests, bigger batches). A failed settle is retried once; after that the
-   * messages come back after ackWaitMs (at-least-once).
-   */
-  async #settlePartition(state: PartitionState): Promise<void> {
-    // The loop already running for this partition takes whatever accumulates.
-    if (state.settling !== undefined) return state.settling
-    const loop = async (): Promise<void> => {
-      for (let first = true; first ? hasPending(state) : this.#settleDue(state); first = false) {
-        const request = {
-          op: 'settle' as const,
-          topic: state.topic,
-          partition: state.partition,
-          group: this.groupId,
-          memberId: this.memberId,
-          acks: state.acks.splice(0, SETTLE_OFFSETS_MAX),
-          nacks: state.nacks.splice(0, SETTLE_OFFSETS_MAX),
-          working: state.working.splice(0, SETTLE_OFFSETS_MAX),
-        }
-        await this.#router
-          .toPartition(state.topic, state.partition, request)
-          .catch(() => this.#router.toPartition(state.topic, state.partition, request))
-          .catch(() => {})
-      }
-    }
-    state.settling = loop().finally(() => {
-      state.settling = undefined
-      // Settled between the loop's last check and now, or held back for a batch: the loop no
-      // longer takes them; send them when due, or when the linger timer fires.
-      if (this.#settleDue(state)) this.#scheduleSettle()
-      else if (hasPending(state)) this.#armLinger()
-    })
-    return state.settling
-  }
-}
-
-function hasPending(state: PartitionState): boolean {
-  return state.acks.length > 0 || state.nacks.length > 0 || state.working.length > 0
 }
