@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { AckWindow } from '../../src/broker/ack-window'
 import { DeadlineQueue } from '../../src/broker/deadline-queue'
-
-/** A tiny seeded generator (LCG): the same seed replays the same run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
-    return state / 2 ** 32
-  }
-}
+import { seeded } from './helpers'
 
 describe('AckWindow', () => {
   it('agrees with a Set and a Map under random marks, entries, growth and floor raises', () => {
