@@ -1,8 +1,9 @@
 import { LaminarError } from '../errors/laminar-error'
-import type { ClientRequest } from '../node/protocol'
+import type { ClientRequest, FetchResult, ReadResult } from '../node/protocol'
 import type { Clock } from '../ports/clock'
 import type { Transport } from '../ports/transport'
 import { ClientConnection } from './client-connection'
+import { detachDeliveries, detachRead } from './detach-records'
 
 /**
  * How a client reaches nodes: by node id once metadata named them, or any bootstrap node
@@ -72,7 +73,10 @@ export class TransportChannel implements NodeChannel {
   }
 }
 
-/** A node's own requests handled in process without encoding; other nodes over the transport. */
+/**
+ * A node's own requests handled in process without encoding; other nodes over the transport.
+ * Records read or delivered in process are copies (client/detach-records.ts), never the log's.
+ */
 export class LocalFirstChannel implements NodeChannel {
   readonly #localId: string
   readonly #handle: (request: ClientRequest) => Promise<unknown>
@@ -89,7 +93,16 @@ export class LocalFirstChannel implements NodeChannel {
   }
 
   request(nodeId: string | undefined, request: ClientRequest, timeoutMs: number): Promise<unknown> {
-    if (nodeId === undefined || nodeId === this.#localId) return this.#handle(request)
+    if (nodeId === undefined || nodeId === this.#localId) {
+      if (request.op === 'read') return this.#handle(request).then((r) => detachRead(r as ReadResult))
+      if (request.op === 'fetch') {
+        return this.#handle(request).then((r) => {
+          const result = r as FetchResult
+          return { ...result, deliveries: detachDeliveries(result.deliveries) }
+        })
+      }
+      return this.#handle(request)
+    }
     return this.#remote.request(nodeId, request, timeoutMs)
   }
 
