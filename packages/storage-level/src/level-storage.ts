@@ -104,6 +104,7 @@ export class LevelStorage extends Storage {
     lt: Uint8Array | undefined
     reverse: boolean
     limit: number
+    borrow: boolean
   }): Promise<StorageEntry[]> {
     const iteratorOptions: Record<string, unknown> = {
       ...this.#encodings,
@@ -131,7 +132,8 @@ export class LevelStorage extends Storage {
         await iterator.close()
       }
     })
-    if (this.#sharesBuffers) return privateEntries(pairs)
+    // A borrowing caller never changes what it reads: the database's own arrays will do.
+    if (this.#sharesBuffers && !options.borrow) return privateEntries(pairs)
     return pairs.map(([key, value]) => ({ key: plain(key), value: plain(value) }))
   }
 

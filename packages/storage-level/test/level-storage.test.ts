@@ -85,4 +85,16 @@ describe('LevelStorage', () => {
     expect(await storage.get(Uint8Array.of(2))).toEqual(Uint8Array.of(9, 9, 9))
     await storage.close()
   })
+
+  it('memory-level hands a borrowing range its own arrays and a plain range copies', async () => {
+    const storage = await openMemoryLevelStorage()
+    const stored = Uint8Array.of(4, 5, 6)
+    await storage.write([{ type: 'put', key: Uint8Array.of(2), value: stored }], { adopt: true })
+    const [borrowed] = await storage.range({ borrow: true, limit: 1 })
+    const [plain] = await storage.range({ limit: 1 })
+    expect(borrowed!.value.buffer).toBe(stored.buffer)
+    expect(plain!.value.buffer).not.toBe(stored.buffer)
+    expect(plain!.value).toEqual(Uint8Array.of(4, 5, 6))
+    await storage.close()
+  })
 })

@@ -121,6 +121,7 @@ export async function readStoredEntries(
           lt: keys.indexed(KeyKind.entry, expected + 1),
           reverse: true,
           limit: 1,
+          borrow: true,
         })
         if (holding === undefined) throw missingEntry(state, expected)
         const firstIndex = keys.parseIndexed(KeyKind.entry, holding.key)
@@ -144,6 +145,7 @@ export async function readStoredEntries(
           gte: keys.indexed(KeyKind.entry, expected),
           lt: keys.indexed(KeyKind.entry, hi),
           limit,
+          borrow: true,
         })
         exhausted = page.length < limit
         let pageBytesRead = 0

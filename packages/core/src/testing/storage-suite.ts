@@ -207,6 +207,17 @@ export function storageComplianceSuite(options: StorageComplianceOptions): void 
       expect(await storage.range({ limit: STORAGE_RANGE_LIMIT_MAX })).toHaveLength(10)
     })
 
+    it('returns the same entries to a borrowing range as to a plain one', async () => {
+      const storage = await open()
+      await storage.write(Array.from({ length: 6 }, (_, i) => put(bytes(0x20, i), bytes(i, i + 1))))
+      for (const options of [{}, { gte: bytes(0x20, 2), lt: bytes(0x20, 5) }, { reverse: true, limit: 3 }]) {
+        const plain = await storage.range(options)
+        const borrowed = await storage.range({ ...options, borrow: true })
+        expect(keysOf(borrowed)).toEqual(keysOf(plain))
+        expect(borrowed.map((e) => [...e.value])).toEqual(plain.map((e) => [...e.value]))
+      }
+    })
+
     it('clears exactly the given range', async () => {
       const storage = await open()
       await storage.write(Array.from({ length: 10 }, (_, i) => put(bytes(i), bytes(i))))
