@@ -205,6 +205,12 @@ export interface JoinCommand {
    * is renewed (a fresh replica id, moved onto like a new replica), since its Raft state is gone.
    */
   storageId?: string
+  /**
+   * The node's storage holds no controller state (a wiped disk, or a founder starting after the
+   * cluster formed): a member joining so with a storage id other than the recorded one gets a new
+   * controller replica id, since its old one may have voted and acknowledged entries it forgot.
+   */
+  freshStorage?: boolean
 }
 
 /** A node leaves: its partition replicas are moved onto the other members. */
@@ -282,6 +288,11 @@ export interface ClusterMember {
   storageId: string
   /** Its replica ids of a lower epoch belong to a storage it lost: never hosted again. */
   replicaFloor: number
+  /**
+   * Its replica id in the controller group: the node id for its first incarnation (so founders
+   * need no coordination), `<nodeId>@<epoch>` once renewed after it came back without its state.
+   */
+  controllerReplicaId: string
 }
 
 /**

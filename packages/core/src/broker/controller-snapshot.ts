@@ -10,6 +10,7 @@ export interface StoredMember {
   /** See ClusterMember. */
   storageId: string
   replicaFloor: number
+  controllerReplicaId: string
 }
 
 /** Everything the controller state machine holds. */
@@ -32,13 +33,20 @@ export function sortedPairs(record: Record<string, string>): [string, string][] 
 /**
  * Encodes the controller state (members and topics sorted, so equal states give equal bytes).
  * Partitions are `[replicas, currentReplicas, initialReplicas, replicaIds, currentReplicaIds]`
- * (initial ones as replica ids); members `[id, addresses, leaving, storageId, replicaFloor]`; the body ends with the next
- * replica epoch.
+ * (initial ones as replica ids); members `[id, addresses, leaving, storageId, replicaFloor, controllerReplicaId]` (a snapshot
+ * without the last names the node id); the body ends with the next replica epoch.
  */
 export function encodeControllerSnapshot(state: ControllerState): Uint8Array {
   const members = [...state.members.keys()].sort().map((id) => {
     const member = state.members.get(id)!
-    return [id, sortedPairs(member.addresses), member.leaving, member.storageId, member.replicaFloor]
+    return [
+      id,
+      sortedPairs(member.addresses),
+      member.leaving,
+      member.storageId,
+      member.replicaFloor,
+      member.controllerReplicaId,
+    ]
   })
   const topics = [...state.topics.keys()].sort().map((name) => {
     const t = state.topics.get(name)!
@@ -78,17 +86,20 @@ export function decodeControllerSnapshot(bytes: Uint8Array): ControllerState {
     if (nextReplicaEpoch === undefined) throw beforeReplicaIds()
     const memberMap = new Map<string, StoredMember>()
     for (const entry of arrayOf(members, 'members')) {
-      const [id, pairs, leaving, storageId, replicaFloor] = arrayOf(entry, 'member')
+      const [id, pairs, leaving, storageId, replicaFloor, controllerReplicaId] = arrayOf(entry, 'member')
       const addresses: Record<string, string> = {}
       for (const pair of arrayOf(pairs, 'addresses')) {
         const [name, address] = arrayOf(pair, 'address')
         addresses[str(name, 'address name')] = str(address, 'address')
       }
-      memberMap.set(str(id, 'nodeId'), {
+      const nodeId = str(id, 'nodeId')
+      memberMap.set(nodeId, {
         addresses,
         leaving: leaving === true,
         storageId: str(storageId, 'storageId'),
         replicaFloor: int(replicaFloor, 'replicaFloor'),
+        controllerReplicaId:
+          controllerReplicaId === undefined ? nodeId : str(controllerReplicaId, 'controllerReplicaId'),
       })
     }
     const topicMap = new Map<string, TopicMetadata>()

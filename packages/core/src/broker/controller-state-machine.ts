@@ -1,7 +1,6 @@
 import { decodeControllerCommand } from '../codec/command-codec'
-import { isLaminarError, LaminarError, type LaminarErrorCode } from '../errors/laminar-error'
+import { isLaminarError, LaminarError } from '../errors/laminar-error'
 import {
-  CLUSTER_MEMBERS_MAX,
   type ClusterMember,
   type ControllerCommand,
   type ControllerResult,
@@ -9,7 +8,6 @@ import {
   DEFAULT_TOPIC_CONFIG,
   type ErrorResult,
   NAME_PATTERN,
-  type PartitionAssignment,
   type ReassignmentDoneCommand,
   type ReassignPartitionCommand,
   TOPIC_PARTITIONS_MAX,
@@ -18,14 +16,21 @@ import {
   type TopicMetadata,
 } from './commands'
 import {
+  activeMemberIds,
+  applyJoin,
+  applyLeave,
+  assignmentsOf,
+  errorResult,
+  forgetDrainedMembers,
+} from './controller-membership'
+import {
+  type ControllerState,
   decodeControllerSnapshot,
   encodeControllerSnapshot,
-  type StoredMember,
-  sortedPairs,
 } from './controller-snapshot'
 import { definedFields } from './defined-fields'
-import { chooseReplicas, measureLoad, placePartitions } from './placement'
-import { hostedReplicaId, isReplicaId, renewReplicaIds, replicaIdOf, retarget } from './replica-ids'
+import { measureLoad, placePartitions } from './placement'
+import { hostedReplicaId, isReplicaId, replicaIdOf, retarget } from './replica-ids'
 import { validateTopicConfig } from './topic-config'
 
 /** One partition replica a node must host, as derived from the controller's state. */
@@ -50,22 +55,24 @@ export interface HostedPartition {
  * partition are distinct; `version` increases by one on every change and never otherwise.
  */
 export class ControllerStateMachine {
-  #appliedIndex = 0
-  #version = 0
-  #nextTopicId = 1
-  /** The epoch of the next replica id (`broker/replica-ids.ts`); only grows. */
-  #nextReplicaEpoch = 1
-  #members = new Map<string, StoredMember>()
-  #topics = new Map<string, TopicMetadata>()
-  #removed = new Set<string>()
+  /** Everything replicated; `nextReplicaEpoch` (`broker/replica-ids.ts`) only grows. */
+  #state: ControllerState = {
+    appliedIndex: 0,
+    version: 0,
+    nextTopicId: 1,
+    nextReplicaEpoch: 1,
+    members: new Map(),
+    topics: new Map(),
+    removed: new Set(),
+  }
 
   /** Increases on every change to members or topics. */
   get version(): number {
-    return this.#version
+    return this.#state.version
   }
 
   get appliedIndex(): number {
-    return this.#appliedIndex
+    return this.#state.appliedIndex
   }
 
   /**
@@ -75,7 +82,7 @@ export class ControllerStateMachine {
   apply(index: number, command: ControllerCommand): ControllerResult {
     this.#advanceApplied(index)
     const error = this.#applyCommand(command)
-    return error ?? { type: 'ok', version: this.#version }
+    return error ?? { type: 'ok', version: this.#state.version }
   }
 
   /** Apply raw entry data; empty data (a no-op) returns undefined; garbage yields STORAGE_CORRUPT. */
@@ -101,14 +108,15 @@ export class ControllerStateMachine {
 
   /** Members sorted by node id, leaving ones included. */
   members(): ClusterMember[] {
-    return this.#memberIds().map((nodeId) => {
-      const member = this.#members.get(nodeId)!
+    return [...this.#state.members.keys()].sort().map((nodeId) => {
+      const member = this.#state.members.get(nodeId)!
       return {
         nodeId,
         addresses: { ...member.addresses },
         leaving: member.leaving,
         storageId: member.storageId,
         replicaFloor: member.replicaFloor,
+        controllerReplicaId: member.controllerReplicaId,
       }
     })
   }
@@ -118,21 +126,21 @@ export class ControllerStateMachine {
   }
 
   hasMember(nodeId: string): boolean {
-    return this.#members.has(nodeId)
+    return this.#state.members.has(nodeId)
   }
 
   /** True for a node removed from the cluster (it comes back only by joining itself). */
   wasRemoved(nodeId: string): boolean {
-    return this.#removed.has(nodeId)
+    return this.#state.removed.has(nodeId)
   }
 
   /** Topics sorted by name (copies: callers may not change state through them). */
   topics(): TopicMetadata[] {
-    return [...this.#topics.keys()].sort().map((name) => this.topic(name)!)
+    return [...this.#state.topics.keys()].sort().map((name) => this.topic(name)!)
   }
 
   topic(name: string): TopicMetadata | undefined {
-    const topic = this.#topics.get(name)
+    const topic = this.#state.topics.get(name)
     if (topic === undefined) return undefined
     return {
       ...topic,
@@ -156,7 +164,7 @@ export class ControllerStateMachine {
     const hosted: HostedPartition[] = []
     for (const topic of this.topics()) {
       for (const assignment of topic.partitions) {
-        const replicaId = hostedReplicaId(assignment, nodeId, this.#members.get(nodeId)?.replicaFloor)
+        const replicaId = hostedReplicaId(assignment, nodeId, this.#state.members.get(nodeId)?.replicaFloor)
         if (replicaId === undefined) continue
         hosted.push({
           topic: topic.name,
@@ -172,49 +180,35 @@ export class ControllerStateMachine {
   }
 
   snapshot(): Uint8Array {
-    return encodeControllerSnapshot({
-      appliedIndex: this.#appliedIndex,
-      version: this.#version,
-      nextTopicId: this.#nextTopicId,
-      nextReplicaEpoch: this.#nextReplicaEpoch,
-      members: this.#members,
-      topics: this.#topics,
-      removed: this.#removed,
-    })
+    return encodeControllerSnapshot(this.#state)
   }
 
   /** Replace all state with a snapshot's. Throws STORAGE_CORRUPT (and changes nothing) on bad bytes. */
   restore(bytes: Uint8Array): void {
-    const state = decodeControllerSnapshot(bytes)
-    this.#appliedIndex = state.appliedIndex
-    this.#version = state.version
-    this.#nextTopicId = state.nextTopicId
-    this.#nextReplicaEpoch = state.nextReplicaEpoch
-    this.#members = state.members
-    this.#topics = state.topics
-    this.#removed = state.removed
+    this.#state = decodeControllerSnapshot(bytes)
   }
 
   #advanceApplied(index: number): void {
-    if (!Number.isSafeInteger(index) || index <= this.#appliedIndex) {
-      throw new LaminarError('INTERNAL', `apply at index ${index} but already applied ${this.#appliedIndex}`)
+    const applied = this.#state.appliedIndex
+    if (!Number.isSafeInteger(index) || index <= applied) {
+      throw new LaminarError('INTERNAL', `apply at index ${index} but already applied ${applied}`)
     }
-    this.#appliedIndex = index
+    this.#state.appliedIndex = index
   }
 
   /** Returns an error, or undefined after applying (bumping version when something changed). */
   #applyCommand(command: ControllerCommand): ErrorResult | undefined {
     switch (command.type) {
       case 'join':
-        return this.#join(command.nodeId, command.addresses ?? {}, command.storageId)
+        return applyJoin(this.#state, command)
       case 'leave':
-        return this.#leave(command.nodeId)
+        return applyLeave(this.#state, command.nodeId)
       case 'createTopic':
         return this.#createTopic(command)
       case 'deleteTopic':
-        if (!this.#topics.delete(command.name)) return topicNotFound(command.name)
-        this.#forgetDrainedMembers()
-        this.#version++
+        if (!this.#state.topics.delete(command.name)) return topicNotFound(command.name)
+        forgetDrainedMembers(this.#state)
+        this.#state.version++
         return undefined
       case 'reassignPartition':
         return this.#reassign(command)
@@ -228,102 +222,13 @@ export class ControllerStateMachine {
     }
   }
 
-  #join(nodeId: string, addresses: Record<string, string>, storageId?: string): ErrorResult | undefined {
-    if (!NAME_PATTERN.test(nodeId))
-      return errorResult('INVALID_ARGUMENT', 'nodeId must match [a-zA-Z0-9._-]{1,249}')
-    if (storageId !== undefined && (typeof storageId !== 'string' || !NAME_PATTERN.test(storageId)))
-      return errorResult('INVALID_ARGUMENT', 'storageId must match [a-zA-Z0-9._-]{1,249}')
-    const existing = this.#members.get(nodeId)
-    if (existing === undefined && this.#members.size >= CLUSTER_MEMBERS_MAX) {
-      return errorResult('INVALID_ARGUMENT', `at most ${CLUSTER_MEMBERS_MAX} members`)
-    }
-    const copy = Object.fromEntries(sortedPairs(addresses))
-    const recorded = existing?.storageId ?? ''
-    // A repeated join (a restarting node announcing itself) changes nothing and keeps the version.
-    if (
-      existing !== undefined &&
-      !existing.leaving &&
-      (storageId === undefined || storageId === recorded) &&
-      JSON.stringify(sortedPairs(existing.addresses)) === JSON.stringify(sortedPairs(copy))
-    )
-      return
-    let replicaFloor = existing?.replicaFloor ?? 0
-    // Another storage than the recorded one: the node lost the state of every replica it hosted.
-    // None of them may come back under its old id (it would vote and ack as if it remembered).
-    if (storageId !== undefined && recorded !== '' && storageId !== recorded) {
-      replicaFloor = this.#nextReplicaEpoch
-      this.#nextReplicaEpoch = renewReplicaIds(this.#assignments(), nodeId, replicaFloor, replicaFloor)
-    }
-    // A leaving node that joins again stays (its replicas already moved off; new ones may come).
-    this.#members.set(nodeId, {
-      addresses: copy,
-      leaving: false,
-      storageId: storageId ?? recorded,
-      replicaFloor,
-    })
-    this.#removed.delete(nodeId)
-    this.#version++
-    return undefined
-  }
-
-  /**
-   * A node leaves: every partition it is a target replica of gets a replacement (the active member
-   * holding the fewest replicas), so replication factors hold. The member is forgotten at once if
-   * it hosts nothing, else marked leaving until the last move off it completes. Refused when some
-   * partition could find no replacement (fewer active members than its replication factor).
-   */
-  #leave(nodeId: string): ErrorResult | undefined {
-    const member = this.#members.get(nodeId)
-    if (member === undefined) return errorResult('NODE_NOT_FOUND', `${nodeId} is not a member`)
-    if (member.leaving) return undefined
-    const remaining = this.#activeMemberIds().filter((id) => id !== nodeId)
-    const load = measureLoad(remaining, this.#assignments())
-    const moves: { assignment: PartitionAssignment; replicas: string[] }[] = []
-    for (const assignment of this.#assignments()) {
-      if (!assignment.replicas.includes(nodeId)) continue
-      const kept = assignment.replicas.filter((id) => id !== nodeId)
-      // The replacement joins at the end: a replica that has the data becomes preferred leader.
-      const replacement = chooseReplicas(remaining, kept, 1, load, 0)
-      if (replacement.length === 0) {
-        return errorResult(
-          'INVALID_ARGUMENT',
-          `no member can take ${nodeId}'s replica of a partition (each needs ${assignment.replicas.length} distinct replicas); add a member first`,
-        )
-      }
-      for (const id of replacement) load.replicas.set(id, load.replicas.get(id)! + 1)
-      moves.push({ assignment, replicas: [...kept, ...replacement] })
-    }
-    for (const { assignment, replicas } of moves)
-      this.#nextReplicaEpoch = retarget(assignment, replicas, this.#nextReplicaEpoch)
-    member.leaving = true
-    this.#forgetDrainedMembers()
-    this.#version++
-    return undefined
-  }
-
-  /** Leaving members that host no replica any more are forgotten (and remembered as removed). */
-  #forgetDrainedMembers(): void {
-    for (const [nodeId, member] of [...this.#members]) {
-      if (!member.leaving || this.#hostsAnything(nodeId)) continue
-      this.#members.delete(nodeId)
-      if (this.#removed.size < CLUSTER_MEMBERS_MAX) this.#removed.add(nodeId)
-    }
-  }
-
-  #hostsAnything(nodeId: string): boolean {
-    for (const assignment of this.#assignments()) {
-      if (assignment.replicas.includes(nodeId) || assignment.currentReplicas.includes(nodeId)) return true
-    }
-    return false
-  }
-
   #createTopic(command: CreateTopicCommand): ErrorResult | undefined {
     const { name, partitions, replicationFactor } = command
     if (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === '.' || name === '..') {
       return errorResult('INVALID_ARGUMENT', 'topic name must match [a-zA-Z0-9._-]{1,249}')
     }
-    if (this.#topics.has(name)) return errorResult('TOPIC_EXISTS', `topic ${name} exists`)
-    if (this.#topics.size >= TOPICS_MAX)
+    if (this.#state.topics.has(name)) return errorResult('TOPIC_EXISTS', `topic ${name} exists`)
+    if (this.#state.topics.size >= TOPICS_MAX)
       return errorResult('INVALID_ARGUMENT', `at most ${TOPICS_MAX} topics`)
     if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > TOPIC_PARTITIONS_MAX) {
       return errorResult('INVALID_ARGUMENT', `partitions must be an integer in [1, ${TOPIC_PARTITIONS_MAX}]`)
@@ -331,11 +236,11 @@ export class ControllerStateMachine {
     if (
       !Number.isSafeInteger(replicationFactor) ||
       replicationFactor < 1 ||
-      replicationFactor > this.#activeMemberIds().length
+      replicationFactor > activeMemberIds(this.#state).length
     ) {
       return errorResult(
         'INVALID_ARGUMENT',
-        `replicationFactor must be an integer in [1, ${this.#activeMemberIds().length}] (the live members)`,
+        `replicationFactor must be an integer in [1, ${activeMemberIds(this.#state).length}] (the live members)`,
       )
     }
     const config = validateTopicConfig({
@@ -343,27 +248,27 @@ export class ControllerStateMachine {
       ...definedFields(command.config),
     } as TopicConfig)
     if (typeof config === 'string') return errorResult('INVALID_ARGUMENT', config)
-    const nodeIds = this.#activeMemberIds()
+    const nodeIds = activeMemberIds(this.#state)
     const placed = placePartitions(
       nodeIds,
       partitions,
       replicationFactor,
-      measureLoad(nodeIds, this.#assignments()),
-      (nodeId) => replicaIdOf(nodeId, this.#nextReplicaEpoch++),
+      measureLoad(nodeIds, assignmentsOf(this.#state)),
+      (nodeId) => replicaIdOf(nodeId, this.#state.nextReplicaEpoch++),
     )
-    this.#topics.set(name, {
+    this.#state.topics.set(name, {
       name,
-      topicId: this.#nextTopicId++,
+      topicId: this.#state.nextTopicId++,
       replicationFactor,
       config,
       partitions: placed,
     })
-    this.#version++
+    this.#state.version++
     return undefined
   }
 
   #reassign(command: ReassignPartitionCommand): ErrorResult | undefined {
-    const topic = this.#topics.get(command.topic)
+    const topic = this.#state.topics.get(command.topic)
     if (topic === undefined) return topicNotFound(command.topic)
     const assignment = topic.partitions[command.partition]
     if (assignment === undefined) {
@@ -379,7 +284,7 @@ export class ControllerStateMachine {
         `${command.topic} has replication factor ${topic.replicationFactor}: give ${topic.replicationFactor} replicas, not ${replicas.length}`,
       )
     }
-    const stranger = replicas.find((id) => this.#members.get(id)?.leaving !== false)
+    const stranger = replicas.find((id) => this.#state.members.get(id)?.leaving !== false)
     if (stranger !== undefined) return errorResult('NODE_NOT_FOUND', `${stranger} is not an active member`)
     if (!sameSet(assignment.replicaIds, assignment.currentReplicaIds)) {
       return errorResult(
@@ -387,14 +292,14 @@ export class ControllerStateMachine {
         `${command.topic}/${command.partition} is still moving to ${assignment.replicas.join(',')}`,
       )
     }
-    this.#nextReplicaEpoch = retarget(assignment, replicas, this.#nextReplicaEpoch)
-    this.#version++
+    this.#state.nextReplicaEpoch = retarget(assignment, replicas, this.#state.nextReplicaEpoch)
+    this.#state.version++
     return undefined
   }
 
   /** The group's voters reached the target: it becomes the current placement. */
   #reassignmentDone(command: ReassignmentDoneCommand): ErrorResult | undefined {
-    const topic = this.#topics.get(command.topic)
+    const topic = this.#state.topics.get(command.topic)
     if (topic === undefined || topic.topicId !== command.topicId) return topicNotFound(command.topic)
     const assignment = topic.partitions[command.partition]
     if (assignment === undefined) {
@@ -413,22 +318,9 @@ export class ControllerStateMachine {
     if (sameSet(assignment.currentReplicaIds, assignment.replicaIds)) return undefined
     assignment.currentReplicas = [...assignment.replicas]
     assignment.currentReplicaIds = [...assignment.replicaIds]
-    this.#forgetDrainedMembers()
-    this.#version++
+    forgetDrainedMembers(this.#state)
+    this.#state.version++
     return undefined
-  }
-
-  /** Members that take new replicas: not leaving. */
-  #activeMemberIds(): string[] {
-    return this.#memberIds().filter((id) => !this.#members.get(id)!.leaving)
-  }
-
-  #memberIds(): string[] {
-    return [...this.#members.keys()].sort()
-  }
-
-  *#assignments(): Generator<PartitionAssignment> {
-    for (const name of [...this.#topics.keys()].sort()) yield* this.#topics.get(name)!.partitions
   }
 }
 
@@ -438,8 +330,4 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 
 function topicNotFound(name: string): ErrorResult {
   return errorResult('TOPIC_NOT_FOUND', `no topic ${name}`)
-}
-
-function errorResult(code: LaminarErrorCode, message: string): ErrorResult {
-  return { type: 'error', code, message }
 }

@@ -304,8 +304,9 @@ function decodeGroupConfig(value: unknown): Partial<GroupConfig> {
 function controllerBody(command: ControllerCommand): unknown[] {
   switch (command.type) {
     case 'join':
-      return command.storageId === undefined
-        ? [command.nodeId, command.addresses ?? {}]
+      if (command.storageId === undefined) return [command.nodeId, command.addresses ?? {}]
+      return command.freshStorage === true
+        ? [command.nodeId, command.addresses ?? {}, command.storageId, true]
         : [command.nodeId, command.addresses ?? {}, command.storageId]
     case 'leave':
       return [command.nodeId]
@@ -327,7 +328,8 @@ function decodeControllerBody(type: ControllerCommand['type'], body: unknown[]):
       const addresses: Record<string, string> = {}
       for (const name of Object.keys(source)) addresses[name] = str(source[name], `addresses.${name}`)
       const storageId = body[2] === undefined ? {} : { storageId: str(body[2], 'storageId') }
-      return { type, nodeId: str(body[0], 'nodeId'), addresses, ...storageId }
+      const fresh = body[3] === true ? { freshStorage: true } : {}
+      return { type, nodeId: str(body[0], 'nodeId'), addresses, ...storageId, ...fresh }
     }
     case 'leave':
       return { type, nodeId: str(body[0], 'nodeId') }

@@ -1,4 +1,5 @@
 import type { ClusterMember } from '../broker/commands'
+import { nodeOfReplica } from '../broker/replica-ids'
 import { isLaminarError } from '../errors/laminar-error'
 import type { ConfChange, ConfChangeSingle, NodeId, RaftStatus } from '../raft/types'
 import { type ControllerHost, partitionGroupId, sameMembers } from './controller-host'
@@ -67,12 +68,17 @@ export function controllerVotersWanted(activeCount: number, votersMax: number): 
 }
 
 /**
- * The next step for the controller group (its leader decides), one voter at a time (simple
- * changes): every active member follows as a learner; caught-up learners are promoted while
- * fewer active voters than wanted remain (so a leaving voter is replaced before it goes); a
- * node removed from the cluster (forgotten after leaving) is removed, a voter only while another
- * voter remains; active voters beyond the wanted count are demoted to learners. Leaving members keep their place until forgotten: they still host replicas
- * and must learn when the moves off them complete.
+ * The next step for the controller group (its leader decides). The group's configuration names
+ * controller replica ids (`ClusterMember.controllerReplicaId`): a member's current one, and old
+ * ones of members that came back without their state. One change at a time: every active member
+ * follows as a learner; an old incarnation that is a learner is removed; an old incarnation that
+ * is a voter is replaced, once its successor (a learner) caught up, by one joint change (promote
+ * the new id, remove the old: the quorum never counts a forgotten vote, and the voter count
+ * holds); caught-up learners are promoted while fewer active voters than wanted remain (so a
+ * leaving voter is replaced before it goes); a node removed from the cluster (forgotten after
+ * leaving) is removed, a voter only while another voter remains; active voters beyond the
+ * wanted count are demoted to learners. Leaving members keep their place until forgotten: they
+ * still host replicas and must learn when the moves off them complete.
  */
 export function nextControllerStep(
   status: RaftStatus,
@@ -84,25 +90,45 @@ export function nextControllerStep(
   if (status.leadTransferee !== '' || config.votersOutgoing.length > 0) return WAIT
   // A controller that has not admitted its founders yet has nothing to decide.
   if (members.length === 0) return WAIT
-  const memberIds = new Set(members.map((m) => m.nodeId))
-  const active = members.filter((m) => !m.leaving).map((m) => m.nodeId)
+  const current = new Map(members.map((m) => [m.nodeId, m.controllerReplicaId]))
+  const active = members.filter((m) => !m.leaving).map((m) => m.controllerReplicaId)
   const inConfig = new Set([...config.voters, ...config.learners])
   const missing = active.find((id) => !inConfig.has(id))
   if (missing !== undefined) return change([{ type: 'addLearner', nodeId: missing }])
+  /** An earlier incarnation of a member: its node lost the state that id voted and acked with. */
+  const isOld = (id: NodeId): boolean => {
+    const now = current.get(nodeOfReplica(id))
+    return now !== undefined && now !== id
+  }
+  const oldLearner = config.learners.find(isOld)
+  if (oldLearner !== undefined) return change([{ type: 'removeNode', nodeId: oldLearner }])
+  for (const old of config.voters.filter(isOld)) {
+    const successor = current.get(nodeOfReplica(old))!
+    if (config.learners.includes(successor) && caughtUp(status, successor)) {
+      return change([
+        { type: 'addNode', nodeId: successor },
+        { type: 'removeNode', nodeId: old },
+      ])
+    }
+  }
   const activeVoters = config.voters.filter((id) => active.includes(id))
-  if (activeVoters.length < controllerVotersWanted(active.length, votersMax)) {
+  if (
+    activeVoters.length + config.voters.filter(isOld).length <
+    controllerVotersWanted(active.length, votersMax)
+  ) {
     const candidate = config.learners.find((id) => active.includes(id) && caughtUp(status, id))
     if (candidate !== undefined) return change([{ type: 'addNode', nodeId: candidate }])
   }
   // Gone: removed from the cluster. A founder not admitted yet is neither member nor gone.
-  const goneVoter = config.voters.find((id) => !memberIds.has(id) && wasRemoved(id))
+  const gone = (id: NodeId): boolean => !current.has(nodeOfReplica(id)) && wasRemoved(nodeOfReplica(id))
+  const goneVoter = config.voters.find(gone)
   if (goneVoter !== undefined && config.voters.length > 1)
     return change([{ type: 'removeNode', nodeId: goneVoter }])
-  const goneLearner = config.learners.find((id) => !memberIds.has(id) && wasRemoved(id))
+  const goneLearner = config.learners.find(gone)
   if (goneLearner !== undefined) return change([{ type: 'removeNode', nodeId: goneLearner }])
   // More active voters than wanted (members left): demote one, not the leader itself; never
   // while a founder is still to be admitted (the member count is not the cluster's yet).
-  const settled = [...config.voters, ...config.learners].every((id) => memberIds.has(id))
+  const settled = [...config.voters, ...config.learners].every((id) => current.has(nodeOfReplica(id)))
   if (settled && activeVoters.length > controllerVotersWanted(active.length, votersMax)) {
     const demoted = [...activeVoters].reverse().find((id) => id !== status.id)
     if (demoted !== undefined) return change([{ type: 'addLearner', nodeId: demoted }])

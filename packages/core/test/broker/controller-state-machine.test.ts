@@ -348,6 +348,39 @@ describe('ControllerStateMachine: replica ids', () => {
     ).toBe('INVALID_ARGUMENT')
   })
 
+  it('gives a member that comes back with fresh storage a new controller replica id, kept in snapshots', () => {
+    const sm = controllerWith(3)
+    // First incarnations are named by node id (founders derive their configuration alone).
+    expect(sm.members().map((m) => m.controllerReplicaId)).toEqual(['n1', 'n2', 'n3'])
+    // Registering a storage the first time, or a fresh one without the flag, renews nothing.
+    run(sm, [{ type: 'join', nodeId: 'n2', addresses: { peer: 'h2:7101' }, storageId: 'disk-a' }])
+    expect(sm.member('n2')!.controllerReplicaId).toBe('n2')
+    // The same storage announcing itself fresh lost nothing here: no renewal either.
+    run(sm, [
+      { type: 'join', nodeId: 'n2', addresses: { peer: 'h2:7101' }, storageId: 'disk-a', freshStorage: true },
+    ])
+    expect(sm.member('n2')!.controllerReplicaId).toBe('n2')
+    run(sm, [
+      { type: 'join', nodeId: 'n2', addresses: { peer: 'h2:7101' }, storageId: 'disk-b', freshStorage: true },
+    ])
+    const renewed = sm.member('n2')!.controllerReplicaId
+    expect(nodeOfReplica(renewed)).toBe('n2')
+    expect(epochOfReplica(renewed)).toBeGreaterThan(0)
+    // A founder admitted before it registered (recorded '') is renewed too: it may have voted.
+    run(sm, [
+      { type: 'join', nodeId: 'n3', addresses: { peer: 'h3:7101' }, storageId: 'disk-c', freshStorage: true },
+    ])
+    expect(epochOfReplica(sm.member('n3')!.controllerReplicaId)).toBeGreaterThan(epochOfReplica(renewed))
+    // A node the controller never knew starts as its node id.
+    run(sm, [
+      { type: 'join', nodeId: 'n9', addresses: { peer: 'h9:7101' }, storageId: 'disk-d', freshStorage: true },
+    ])
+    expect(sm.member('n9')!.controllerReplicaId).toBe('n9')
+    const restored = new ControllerStateMachine()
+    restored.restore(sm.snapshot())
+    expect(restored.members()).toEqual(sm.members())
+  })
+
   it('refuses a snapshot written before replica ids with STORAGE_CORRUPT naming the format', () => {
     // The previous layout: partitions as [replicas, currentReplicas, initialReplicas], no epoch.
     const before = encodeSnapshot('controller', [

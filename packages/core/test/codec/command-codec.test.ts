@@ -53,6 +53,8 @@ const partitionCommands: PartitionCommand[] = [
 
 const controllerCommands: ControllerCommand[] = [
   { type: 'join', nodeId: 'n1', addresses: { peer: '127.0.0.1:7101' } },
+  { type: 'join', nodeId: 'n1', addresses: {}, storageId: 'disk-a' },
+  { type: 'join', nodeId: 'n1', addresses: {}, storageId: 'disk-a', freshStorage: true },
   { type: 'leave', nodeId: 'n1' },
   { type: 'createTopic', name: 'orders', partitions: 3, replicationFactor: 3, config: { retentionMs: 1000 } },
   { type: 'deleteTopic', name: 'orders' },

@@ -45,12 +45,13 @@ function leaderStatus(
   }
 }
 
-const member = (nodeId: string, leaving = false): ClusterMember => ({
+const member = (nodeId: string, leaving = false, controllerReplicaId = nodeId): ClusterMember => ({
   nodeId,
   addresses: {},
   leaving,
   storageId: '',
   replicaFloor: 0,
+  controllerReplicaId,
 })
 
 /** The controller step where every node outside `members` was removed from the cluster. */
@@ -164,6 +165,31 @@ describe('controller membership steps', () => {
       change: { changes: [{ type: 'addLearner', nodeId: 'n4' }] },
     })
     expect(step(leaderStatus(['n1', 'n2', 'n3'], ['n4']), four, 5)).toEqual({ type: 'done' })
+  })
+
+  it('replaces an old controller incarnation: learner first, then one joint change swapping the ids', () => {
+    const members = [member('n1'), member('n2'), member('n3', false, 'n3@7')]
+    expect(step(leaderStatus(['n1', 'n2', 'n3']), members, 5)).toMatchObject({
+      change: { changes: [{ type: 'addLearner', nodeId: 'n3@7' }] },
+    })
+    // Catching up: nothing, and never a fourth voter (the old id still counts as a seat).
+    const lagging = leaderStatus(['n1', 'n2', 'n3'], ['n3@7'], { match: { 'n3@7': 10 } })
+    expect(step(lagging, members, 5)).toEqual({ type: 'done' })
+    expect(step(leaderStatus(['n1', 'n2', 'n3'], ['n3@7']), members, 5)).toEqual({
+      type: 'change',
+      change: {
+        transition: 'auto',
+        changes: [
+          { type: 'addNode', nodeId: 'n3@7' },
+          { type: 'removeNode', nodeId: 'n3' },
+        ],
+      },
+    })
+    expect(step(leaderStatus(['n1', 'n2', 'n3@7']), members, 5)).toEqual({ type: 'done' })
+    // An old incarnation that is a learner is simply removed.
+    expect(step(leaderStatus(['n1', 'n2', 'n3@7'], ['n3@5']), members, 5)).toMatchObject({
+      change: { changes: [{ type: 'removeNode', nodeId: 'n3@5' }] },
+    })
   })
 
   it('does nothing before the founders are admitted, and never takes a founder still joining for gone', () => {
