@@ -169,8 +169,14 @@ export class Admin {
   }
 
   /** @internal A node joining at run time asks the controller to admit it. */
-  async join(nodeId: string, address: string, storageId?: string): Promise<JoinResult> {
+  async join(
+    nodeId: string,
+    address: string,
+    storageId?: string,
+    freshStorage?: boolean,
+  ): Promise<JoinResult> {
     const request = storageId === undefined ? { nodeId, address } : { nodeId, address, storageId }
+    if (freshStorage === true) Object.assign(request, { freshStorage })
     return (await this.#router.toController({ op: 'join', ...request })) as JoinResult
   }
 

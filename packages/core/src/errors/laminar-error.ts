@@ -29,6 +29,7 @@ export type LaminarErrorCode =
   | 'OFFSET_OUT_OF_RANGE'
   | 'UNKNOWN_MEMBER'
   | 'OUT_OF_ORDER_SEQUENCE'
+  | 'CONTROLLER_UNAVAILABLE'
   | 'INTERNAL'
 
 export interface LaminarErrorOptions {

@@ -152,8 +152,14 @@ export class ControllerHost implements GroupApplier {
       case 'join': {
         const addresses = { peer: request.address, client: request.address }
         const storageId = request.storageId === undefined ? {} : { storageId: request.storageId }
-        await this.propose({ type: 'join', nodeId: request.nodeId, addresses, ...storageId })
-        const result: JoinResult = { controllerBootstrap: this.bootstrap, members: this.nodeAddresses() }
+        const fresh = request.freshStorage === true ? { freshStorage: true } : {}
+        await this.propose({ type: 'join', nodeId: request.nodeId, addresses, ...storageId, ...fresh })
+        const result: JoinResult = {
+          controllerBootstrap: this.bootstrap,
+          members: this.nodeAddresses(),
+          controllerReplicaId:
+            this.stateMachine.member(request.nodeId)?.controllerReplicaId ?? request.nodeId,
+        }
         return result
       }
       case 'removeNode': {
@@ -211,7 +217,8 @@ export class ControllerHost implements GroupApplier {
           partition: p.partition,
           replicas: [...p.replicas],
           currentReplicas: [...p.currentReplicas],
-          reassigning: !sameMembers(p.replicas, p.currentReplicas),
+          // By replica id: a renewal after a wiped disk moves the group with the same node ids.
+          reassigning: !sameMembers(p.replicaIds, p.currentReplicaIds),
         })),
       ),
     }

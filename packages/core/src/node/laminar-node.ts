@@ -1,30 +1,24 @@
 import type { TopicMetadata } from '../broker/commands'
-import { LaminarClient } from '../client/laminar-client'
-import { LocalFirstChannel, TransportChannel } from '../client/node-channel'
+import type { LaminarClient } from '../client/laminar-client'
+import type { TransportChannel } from '../client/node-channel'
 import { LaminarError } from '../errors/laminar-error'
 import { GroupCommit } from '../log/group-commit'
 import { type Clock, systemClock } from '../ports/clock'
 import { type Random, systemRandom } from '../ports/random'
 import type { Storage } from '../ports/storage'
 import type { Connection, Listener, Transport } from '../ports/transport'
-import { bootstrapConfState } from '../raft/index'
 import type { NodeId } from '../raft/types'
-import { resolveControllerBootstrap } from './cluster-join'
 import { CONTROLLER_GROUP_ID, ControllerHost } from './controller-host'
+import { foundersConfiguration, resolveControllerIdentity } from './controller-identity'
 import { GroupOpener } from './group-opener'
 import { handOverLeaderships } from './leadership-handover'
+import { createLocalClient, produceDeadLetter } from './local-client'
 import { MembershipDriver } from './membership-driver'
 import { MultiRaft } from './multi-raft'
-import {
-  controllerVoters,
-  type LaminarNodeConfig,
-  type NodeTuning,
-  type PeerConfig,
-  resolveTuning,
-} from './node-options'
+import { type LaminarNodeConfig, type NodeTuning, type PeerConfig, resolveTuning } from './node-options'
 import { NodeRequestHandler } from './node-request-handler'
 import { buildNodeStatus, type NodeState, type NodeStatus } from './node-status'
-import { sweepOrphanedLogs } from './orphaned-log-sweep'
+import { keptByPlacement, sweepOrphanedLogs } from './orphaned-log-sweep'
 import { PartitionGroups } from './partition-groups'
 import { PartitionHost } from './partition-host'
 import { PeerLinks } from './peer-links'
@@ -72,13 +66,14 @@ export class LaminarNode {
   #fatal: unknown
   #groupCommit: GroupCommit | undefined
   #ticks = 0
-  #retentionRunning = false
   get #retentionEveryTicks(): number {
     return Math.max(1, Math.round(this.tuning.retentionCheckIntervalMs / this.tuning.tickIntervalMs))
   }
   readonly #logsDestroying = new Set<Promise<void>>()
   /** Whether the start-up sweep of orphaned partition logs has begun (it runs once per start). */
   #sweepStarted = false
+  /** stop() was called while the node was starting (a founder probing its peers waits on them). */
+  #startCancelled = false
 
   constructor(config: LaminarNodeConfig) {
     this.tuning = resolveTuning(config)
@@ -140,26 +135,29 @@ export class LaminarNode {
       },
     })
     this.#multiRaft = multiRaft
-    const bootstrap = await resolveControllerBootstrap({
+    const identity = await resolveControllerIdentity({
       nodeId: this.id,
       address: this.#address,
       storageId,
       seeds: this.#seeds,
-      founders: () => {
-        const voters = controllerVoters(this.peers, this.tuning.controllerVotersMax)
-        return bootstrapConfState(
-          voters,
-          this.peers.map((p) => p.id).filter((id) => !voters.includes(id)),
-        )
-      },
       storage: this.storage,
+      controllerGroupId: CONTROLLER_GROUP_ID,
+      otherFounders: new Map(this.peers.filter((p) => p.id !== this.id).map((p) => [p.id, p.address])),
+      listen: () => this.#listen(),
+      cancelled: () => this.#startCancelled,
+      founders: () => foundersConfiguration(this.peers, this.tuning.controllerVotersMax),
       transport: this.transport,
       clock: this.clock,
       random: this.random,
       token: this.tuning.token,
       requestTimeoutMs: this.tuning.requestTimeoutMs,
       learnPeer: (id, address) => peerLinks.setPeer(id, address),
+    }).catch(async (error: unknown) => {
+      await this.#listener?.close()
+      this.#state = 'stopped'
+      throw error
     })
+    const bootstrap = identity.bootstrap
     const controller = new ControllerHost(this.peers, bootstrap)
     this.#controller = controller
     const opener = new GroupOpener({
@@ -195,24 +193,43 @@ export class LaminarNode {
       schedule: () => multiRaft.schedule(),
     })
     this.#handler = new NodeRequestHandler(this, controller, partitionGroups.hosts)
-    const group = await opener.open(CONTROLLER_GROUP_ID, controller, bootstrap, {})
+    const group = await opener.open(
+      CONTROLLER_GROUP_ID,
+      controller,
+      bootstrap,
+      {},
+      {
+        replicaId: identity.replicaId,
+        logId: CONTROLLER_GROUP_ID,
+      },
+    )
     controller.attach(group)
     controller.onChange = () => this.#onControllerChange()
     multiRaft.add(group)
     // Listening comes after the storage reads above: a start cut short by a crash never holds
-    // the address its next incarnation needs. A joiner's seeds may reach it before: their Raft
-    // messages are dropped until then (Raft retries).
-    this.#listener = await this.transport.listen(this.#address, (connection) => this.#accept(connection))
+    // the address its next incarnation needs (a founder probing its peers listens earlier, after
+    // its storage reads). A joiner's seeds may reach it before: their Raft messages are dropped
+    // until then (Raft retries).
+    await this.#listen()
     multiRaft.startTicking()
     // A fresh cluster elects without waiting for a timeout (a joiner waits to be told the config).
-    if (this.#seeds.length === 0 && bootstrap.voters[0] === this.id && group.raft.status().term === 0)
+    if (
+      this.#seeds.length === 0 &&
+      bootstrap.voters[0] === identity.replicaId &&
+      group.raft.status().term === 0
+    )
       group.raft.campaign()
     this.#state = 'running'
   }
 
+  async #listen(): Promise<void> {
+    this.#listener ??= await this.transport.listen(this.#address, (connection) => this.#accept(connection))
+  }
+
   #onTick(): void {
     for (const host of this.#partitions.values()) host.delivery.tick()
-    if (++this.#ticks % this.#retentionEveryTicks === 0) void this.#applyRetention()
+    if (++this.#ticks % this.#retentionEveryTicks === 0)
+      void this.#partitionGroups?.applyRetention(this.clock.now())
     if (this.#ticks % MEMBERSHIP_EVERY_TICKS === 0 && this.#state === 'running') this.#membership?.step()
     if (!this.#sweepStarted && this.#controllerSettled()) {
       this.#sweepStarted = true
@@ -247,21 +264,14 @@ export class LaminarNode {
 
   /** Clears partition logs left in storage that this node no longer keeps (see sweepOrphanedLogs). */
   #sweepOrphanedLogs(): Promise<void> {
-    // The placement as of the latest controller version (it may change while the sweep runs).
-    let keptVersion = -1
-    let kept = new Set<string>()
-    const isPlaced = (groupId: string): boolean => {
-      const version = this.#controller?.stateMachine.version ?? -1
-      if (version !== keptVersion) {
-        keptVersion = version
-        kept = this.#partitionGroups?.placedGroupIds() ?? new Set()
-      }
-      return kept.has(groupId)
-    }
     return sweepOrphanedLogs({
       storage: this.storage,
       groupCommit: this.#groupCommit!,
-      isKept: (groupId) => isPlaced(groupId) || this.#partitionGroups?.isKept(groupId) === true,
+      isKept: keptByPlacement(
+        () => this.#controller?.stateMachine.version ?? -1,
+        () => this.#partitionGroups?.placedGroupIds() ?? new Set(),
+        (groupId) => this.#partitionGroups?.isKept(groupId) === true,
+      ),
       isRunning: () => this.#state === 'running',
     })
   }
@@ -283,34 +293,8 @@ export class LaminarNode {
       clock: this.clock,
       recentRecordsBytesMax: this.tuning.recentRecordsBytesPerPartitionMax,
       memberSessionTimeoutMs: this.tuning.memberSessionTimeoutMs,
-      produceDeadLetter: (deadLetterTopic, record) => this.#produceDeadLetter(deadLetterTopic, record),
-    })
-  }
-
-  /** One retention pass over the partitions hosted here, never two at once. */
-  async #applyRetention(): Promise<void> {
-    if (this.#retentionRunning || this.#state !== 'running') return
-    this.#retentionRunning = true
-    try {
-      for (const host of [...this.#partitions.values()]) {
-        if (host.group.stopped) continue
-        await host.applyRetention(this.clock.now()).catch((error: unknown) => {
-          // A replica removed during the pass refuses writes: that is not a failure.
-          if (!host.group.stopped) this.#fatal ??= error
-        })
-      }
-    } finally {
-      this.#retentionRunning = false
-    }
-  }
-
-  async #produceDeadLetter(topic: string, record: import('./protocol').WireRecord): Promise<void> {
-    const producer = this.client().producer({ idempotent: false })
-    await producer.send({
-      topic,
-      messages: [
-        { key: record.key, value: record.value, headers: record.headers, timestampMs: record.timestampMs },
-      ],
+      produceDeadLetter: (deadLetterTopic, record) =>
+        produceDeadLetter(this.client(), deadLetterTopic, record),
     })
   }
 
@@ -336,6 +320,11 @@ export class LaminarNode {
 
   /** Serves one client request on this node (in-process clients call this directly). */
   handleRequest(request: import('./protocol').ClientRequest, memberships?: Set<string>): Promise<unknown> {
+    // Answered while starting too: founders probing each other decide from it (controller-identity.ts).
+    if (request.op === 'controllerProbe') {
+      const storageId = this.#controller?.stateMachine.member(request.nodeId)?.storageId ?? ''
+      return Promise.resolve({ registeredStorageId: storageId === '' ? null : storageId })
+    }
     if (this.#state !== 'running' || this.#handler === undefined) {
       return Promise.reject(new LaminarError('NODE_STOPPED', `node ${this.id} is ${this.#state}`))
     }
@@ -348,21 +337,17 @@ export class LaminarNode {
   /** A client living in this process: this node's requests skip the network. */
   client(): LaminarClient {
     if (this.#client === undefined) {
-      const nodes = this.#controller?.nodeAddresses() ?? this.peers
-      const remote = new TransportChannel({
+      const local = createLocalClient({
+        nodeId: this.id,
         transport: this.transport,
         clock: this.clock,
-        brokers: nodes.map((n) => n.address),
-        clientId: `${this.id}-local`,
-        token: this.tuning.token,
-        inFlightPerConnectionMax: this.tuning.requestsInFlightPerConnectionMax,
+        random: this.random,
+        tuning: this.tuning,
+        nodes: this.#controller?.nodeAddresses() ?? this.peers,
+        handle: (request) => this.handleRequest(request),
       })
-      // Node ids resolve to addresses at once (a joined node's own config lists only itself),
-      // and stay current as members join (see #onControllerChange).
-      remote.setAddresses(new Map(nodes.map((n) => [n.id, n.address])))
-      this.#clientChannel = remote
-      const channel = new LocalFirstChannel(this.id, (request) => this.handleRequest(request), remote)
-      this.#client = new LaminarClient({ channel, clock: this.clock, random: this.random })
+      this.#client = local.client
+      this.#clientChannel = local.remote
     }
     return this.#client
   }
@@ -381,6 +366,7 @@ export class LaminarNode {
    * bounded time), then stops ticking, closes connections and storage.
    */
   async stop(): Promise<void> {
+    if (this.#state === 'starting') this.#startCancelled = true
     if (this.#state !== 'running') return
     this.#state = 'stopping'
     const multiRaft = this.#multiRaft!

@@ -45,3 +45,24 @@ export async function sweepOrphanedLogs(options: OrphanedLogSweepOptions): Promi
     }
   } while (from !== undefined)
 }
+
+/**
+ * The sweep's `isKept`: a group the placement gives this node (recomputed only when the
+ * controller's version changed, since the placement may change while the sweep runs), or one the
+ * node hosts or is opening.
+ */
+export function keptByPlacement(
+  version: () => number,
+  placedGroupIds: () => ReadonlySet<string>,
+  isHosted: (groupId: string) => boolean,
+): (groupId: string) => boolean {
+  let keptVersion = -1
+  let kept: ReadonlySet<string> = new Set()
+  return (groupId) => {
+    if (version() !== keptVersion) {
+      keptVersion = version()
+      kept = placedGroupIds()
+    }
+    return kept.has(groupId) || isHosted(groupId)
+  }
+}

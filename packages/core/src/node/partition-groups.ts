@@ -66,6 +66,7 @@ export class PartitionGroups {
   /** Log ids being cleared: a log id is never reopened, but the node's stop waits for them. */
   readonly #clearing = new Map<string, Promise<void>>()
   readonly #options: PartitionGroupsOptions
+  #retentionRunning = false
 
   constructor(options: PartitionGroupsOptions) {
     this.#options = options
@@ -182,6 +183,23 @@ export class PartitionGroups {
     this.#options.multiRaft.add(group)
     if (campaign && group.raft.status().term === 0) group.raft.campaign()
     return false
+  }
+
+  /** One retention pass over the partitions hosted here, never two at once. */
+  async applyRetention(nowMs: number): Promise<void> {
+    if (this.#retentionRunning || !this.#options.isRunning()) return
+    this.#retentionRunning = true
+    try {
+      for (const host of [...this.hosts.values()]) {
+        if (host.group.stopped) continue
+        await host.applyRetention(nowMs).catch((error: unknown) => {
+          // A replica removed during the pass refuses writes: that is not a failure.
+          if (!host.group.stopped) this.#options.onFatal(error)
+        })
+      }
+    } finally {
+      this.#retentionRunning = false
+    }
   }
 
   #stopHost(groupId: string, host: PartitionHost): void {

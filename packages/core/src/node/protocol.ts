@@ -162,7 +162,9 @@ export type ClientRequest =
   | { op: 'status' }
   // ---- membership (controller leader, but describeCluster: any node) ----
   /** A node joining at run time asks to become a member; answered with a {@link JoinResult}. */
-  | { op: 'join'; nodeId: string; address: string; storageId?: string }
+  | { op: 'join'; nodeId: string; address: string; storageId?: string; freshStorage?: boolean }
+  /** Any listening node, a starting one too: the storage its controller recorded for `nodeId`. */
+  | { op: 'controllerProbe'; nodeId: string }
   /** Moves the node's replicas elsewhere, then forgets the member. */
   | { op: 'removeNode'; nodeId: string }
   | { op: 'reassignPartition'; topic: string; partition: number; replicas: string[] }
@@ -246,12 +248,26 @@ export interface JoinResult {
    */
   controllerBootstrap: ConfState
   members: Array<{ id: string; address: string }>
+  /** The joiner's controller replica id (renewed when it came back without its state). */
+  controllerReplicaId?: string
+}
+
+/** A node's answer to `controllerProbe`. */
+export interface ControllerProbeResult {
+  /**
+   * The storage id the answering node's controller state records for the asking node, or null
+   * (not a member, never registered, or no controller running here yet).
+   */
+  registeredStorageId: string | null
 }
 
 /** Members, the controller group and every partition's current and target replicas. */
 export interface ClusterDescription {
   controllerLeader: string | null
-  /** The controller group's configuration as the answering node applied it. */
+  /**
+   * The controller group's configuration as the answering node applied it, as controller replica
+   * ids (a node id, or `<nodeId>@<epoch>` for a node renewed after it lost its state).
+   */
   controllerVoters: string[]
   controllerLearners: string[]
   members: Array<{ id: string; address: string; leaving: boolean }>

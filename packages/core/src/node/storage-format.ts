@@ -2,7 +2,7 @@ import { LaminarError } from '../errors/laminar-error'
 import { storedGroupIds } from '../log/stored-group-ids'
 import type { Random } from '../ports/random'
 import type { Storage } from '../ports/storage'
-import { loadOrCreateStorageId } from './cluster-join'
+import { loadOrCreateStorageId } from './node-meta'
 
 /** Stored group ids listed per step (bounds memory, not reach). */
 const GROUPS_PER_PAGE = 256

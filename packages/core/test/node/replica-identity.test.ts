@@ -175,14 +175,6 @@ describe('replica identity', () => {
     for (let i = 0; i < 5; i++) await send(`b-${i}`)
     wiped.add('n3')
     const n3 = await c.restartNode('n3')
-    // The controller group still names replicas by node id: its leader's heartbeats carry a
-    // commit index the empty n3 does not have, which Raft refuses, so n3's controller catches up
-    // only from a new leader (docs/architecture.md, Known gaps). Restart the controller leader.
-    const controllerLeader = c.node('n2').status().controllerLeader!
-    if (controllerLeader !== 'n3') {
-      await c.stopNode(controllerLeader)
-      await c.restartNode(controllerLeader)
-    }
     const seen = new Set<string>()
     await eventually(async () => {
       const id = groupOn(n3)?.replicaId

@@ -1,0 +1,140 @@
+import { LevelStorage, openMemoryLevelStorage } from '@laminar-ts/storage-level'
+import { perfectLinks } from '@laminar-ts/transport-memory'
+import { afterEach, describe, expect, it } from 'vitest'
+import { isLaminarError, type LaminarNode, nodeOfReplica } from '../../src/index'
+import type { ClusterMetadata } from '../../src/node/protocol'
+import type { Storage } from '../../src/ports/storage'
+import { startCluster, type TestCluster } from './cluster'
+import { eventually, sorted } from './joining-cluster'
+
+let cluster: TestCluster | undefined
+afterEach(async () => {
+  await cluster?.close()
+  cluster = undefined
+})
+
+/** Storage that survives restarts, except for a node whose disk the test wipes. */
+function wipeableStorage(): { storageFor: (id: string) => Promise<Storage>; wipe: (id: string) => void } {
+  const databases = new Map<string, LevelStorage['db']>()
+  const wiped = new Set<string>()
+  return {
+    wipe: (id) => wiped.add(id),
+    storageFor: async (id) => {
+      const db = databases.get(id)
+      if (db === undefined || wiped.delete(id)) {
+        const storage = await openMemoryLevelStorage()
+        databases.set(id, storage.db)
+        return storage
+      }
+      const storage = new LevelStorage(db, {
+        supports: { persistent: false, sync: false },
+        sharesBuffers: true,
+      })
+      await storage.open()
+      return storage
+    },
+  }
+}
+
+/** Cuts `host` off from every other host, both ways (frames and new connections). */
+function isolate(c: TestCluster, host: string): void {
+  c.network.policy = {
+    frameFate: (from, to, bytes) =>
+      from === host || to === host ? { drop: true } : perfectLinks.frameFate(from, to, bytes),
+    connectFate: (from, to) =>
+      from === host || to === host ? { refuse: true, delayMs: 0 } : perfectLinks.connectFate(from, to),
+  }
+}
+
+function controllerOf(node: LaminarNode) {
+  return node.status().groups.find((g) => g.groupId === 'controller')!
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Creates a topic, retrying; a retry of an attempt that did commit finds it there. */
+async function createTopic(node: LaminarNode, topic: string, replicationFactor: number): Promise<void> {
+  await eventually(async () => {
+    try {
+      await node.client().admin().createTopic({ topic, partitions: 1, replicationFactor })
+    } catch (error) {
+      if (!isLaminarError(error, 'TOPIC_EXISTS')) throw error
+    }
+  })
+}
+
+describe('controller replica identity', () => {
+  it('a founder back on a wiped disk never votes under its old id: it is readmitted under a new one, caught up, promoted', async () => {
+    const disks = wipeableStorage()
+    cluster = await startCluster(3, { storageFor: disks.storageFor })
+    const c = cluster
+    const leader = await eventually(() => {
+      const id = c.node('n1').status().controllerLeader
+      expect(id).not.toBeNull()
+      return id!
+    })
+    const [stale, wiped] = ['n1', 'n2', 'n3'].filter((id) => id !== leader) as [string, string]
+    await createTopic(c.node(leader), 'before', 3)
+    // `stale` misses a committed entry: the controller leader and `wiped` are its majority.
+    await c.stopNode(stale)
+    await createTopic(c.node(leader), 'without-stale', 2)
+    await c.stopNode(wiped)
+    disks.wipe(wiped)
+
+    // The only node holding every committed entry is cut off. With the empty `wiped` voting as
+    // its old self, `stale` would win an election and the committed 'without-stale' would be lost.
+    isolate(c, leader)
+    await c.restartNode(stale)
+    const restarting = c.restartNode(wiped)
+    for (let waitedMs = 0; waitedMs < 1_500; waitedMs += 50) {
+      expect(controllerOf(c.node(stale)).role).not.toBe('leader')
+      await sleep(50)
+    }
+    // It waits to be readmitted: its old id takes no part, and no new one was handed out yet.
+    expect(c.node(wiped).state).toBe('starting')
+
+    c.network.policy = perfectLinks
+    const renewed = await restarting
+    const renewedId = controllerOf(renewed).replicaId
+    expect(renewedId).not.toBe(wiped)
+    expect(nodeOfReplica(renewedId)).toBe(wiped)
+    // Learner first, then one joint change promotes it and removes the old id.
+    await eventually(async () => {
+      const cluster = await renewed.client().admin().describeCluster()
+      expect(sorted(cluster.controllerVoters)).toEqual(sorted([leader, stale, renewedId]))
+      expect(cluster.controllerLearners).toEqual([])
+    })
+    // Every committed topic is there, on the renewed node's own controller state too.
+    await eventually(async () =>
+      expect(sorted(await renewed.client().admin().listTopics())).toEqual(['before', 'without-stale']),
+    )
+    // A full voter again: with `stale` stopped, the controller's quorum is the leader and it.
+    await c.stopNode(stale)
+    await createTopic(renewed, 'after', 2)
+    expect(controllerOf(renewed).replicaId).toBe(renewedId)
+  })
+
+  it('a majority of controller voters on wiped disks fails closed (CONTROLLER_UNAVAILABLE), never re-bootstraps', async () => {
+    const disks = wipeableStorage()
+    // Short requests: the wiped nodes give up after a bounded number of readmission rounds.
+    cluster = await startCluster(3, { storageFor: disks.storageFor, tuning: { requestTimeoutMs: 500 } })
+    const c = cluster
+    await createTopic(c.node('n1'), 'kept', 1)
+    await Promise.all([c.stopNode('n2'), c.stopNode('n3')])
+    disks.wipe('n2')
+    disks.wipe('n3')
+    const outcomes = await Promise.all(
+      ['n2', 'n3'].map((id) =>
+        c.restartNode(id).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      ),
+    )
+    for (const error of outcomes) expect(isLaminarError(error, 'CONTROLLER_UNAVAILABLE')).toBe(true)
+    // No leader was made from the two empty nodes: the survivor keeps its state, leaderless.
+    expect(controllerOf(c.node('n1')).role).not.toBe('leader')
+    const metadata = (await c.node('n1').handleRequest({ op: 'metadata' })) as ClusterMetadata
+    expect(metadata.topics.map((t) => t.name)).toEqual(['kept'])
+  }, 60_000)
+})
