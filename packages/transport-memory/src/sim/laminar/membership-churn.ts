@@ -1,4 +1,10 @@
-import { connect, isLaminarError, type LaminarClient } from '@laminar-ts/core'
+import {
+  type Admin,
+  type ClusterDescription,
+  connect,
+  isLaminarError,
+  type LaminarClient,
+} from '@laminar-ts/core'
 import type { Prng } from '../prng'
 import type { Simulation } from '../simulation'
 import type { VirtualTimer } from '../timer-queue'
@@ -12,6 +18,21 @@ export interface MembershipChurnOptions {
   intervalMs?: number
   /** Remove one node (chosen at random) after this many operations; never when undefined. */
   removeAfterOperations?: number
+  /**
+   * 'random' (default): each move goes to a random set of members. 'round trip': a partition is
+   * moved off one of its nodes and, once that completed, back onto it (the node comes back as a
+   * new replica id, beside a group that knew its earlier one), then the next partition.
+   */
+  pattern?: 'random' | 'round trip'
+}
+
+/** A partition being moved off `nodeId` and back onto `original`. */
+interface RoundTrip {
+  partition: number
+  nodeId: string
+  original: string[]
+  /** The controller showed the node out of the target once: moving back is next. */
+  wasOff: boolean
 }
 
 /**
@@ -27,6 +48,7 @@ export class MembershipChurn {
   readonly #options: Required<Omit<MembershipChurnOptions, 'removeAfterOperations'>> & {
     removeAfterOperations: number | undefined
   }
+  #trip: RoundTrip | undefined
   readonly #random: Prng
   #client: LaminarClient | undefined
   #timer: VirtualTimer | undefined
@@ -36,11 +58,18 @@ export class MembershipChurn {
   /** Reassignments the controller accepted, and removals. */
   moves = 0
   removals = 0
+  /** Partitions moved off a node and back onto it (round-trip pattern). */
+  roundTrips = 0
 
   constructor(sim: Simulation<LaminarNodeProcess>, random: Prng, options: MembershipChurnOptions) {
     this.#sim = sim
     this.#random = random
-    this.#options = { intervalMs: 300, ...options, removeAfterOperations: options.removeAfterOperations }
+    this.#options = {
+      intervalMs: 300,
+      pattern: 'random',
+      ...options,
+      removeAfterOperations: options.removeAfterOperations,
+    }
   }
 
   start(): void {
@@ -80,6 +109,7 @@ export class MembershipChurn {
         this.removals++
         return
       }
+      if (this.#options.pattern === 'round trip') return await this.#roundTrip(admin, cluster, active)
       const idle = cluster.partitions.filter((p) => p.topic === this.#options.topic && !p.reassigning)
       if (idle.length === 0 || active.length < this.#options.replicationFactor) return
       const partition = this.#random.pick(idle).partition
@@ -89,6 +119,52 @@ export class MembershipChurn {
       this.moves++
     } catch (error) {
       this.#sim.trace(`churn failed: ${isLaminarError(error) ? error.code : String(error)}`)
+    }
+  }
+
+  /**
+   * One step of the round trip, judged from the controller's placement (a request that failed
+   * under faults may still have committed): start a trip off a random replica onto a member
+   * outside the partition; once the node is out of the settled target, move back; once it is in
+   * the settled target again, the trip is done.
+   */
+  async #roundTrip(admin: Admin, cluster: ClusterDescription, active: string[]): Promise<void> {
+    const partitions = cluster.partitions.filter((p) => p.topic === this.#options.topic)
+    const trip = this.#trip
+    if (trip === undefined) {
+      const idle = partitions.filter((p) => !p.reassigning)
+      if (idle.length === 0) return
+      const chosen = this.#random.pick(idle)
+      const outsiders = active.filter((id) => !chosen.replicas.includes(id))
+      if (outsiders.length === 0) return
+      const nodeId = this.#random.pick(chosen.replicas)
+      this.#trip = { partition: chosen.partition, nodeId, original: [...chosen.replicas], wasOff: false }
+      return this.#roundTrip(admin, cluster, active)
+    }
+    const state = partitions.find((p) => p.partition === trip.partition)
+    if (state === undefined || state.reassigning) return
+    const target = `${this.#options.topic}/${trip.partition}`
+    if (!state.replicas.includes(trip.nodeId)) {
+      trip.wasOff = true
+      this.#sim.trace(`churn round trip ${target} back onto ${trip.nodeId}`)
+      await admin.reassignPartition({
+        topic: this.#options.topic,
+        partition: trip.partition,
+        replicas: trip.original,
+      })
+      this.moves++
+    } else if (trip.wasOff) {
+      this.#sim.trace(`churn round trip ${target} done: ${trip.nodeId} is back`)
+      this.roundTrips++
+      this.#trip = undefined
+    } else {
+      const outsiders = active.filter((id) => !state.replicas.includes(id))
+      if (outsiders.length === 0) return
+      const replacement = this.#random.pick(outsiders)
+      const replicas = state.replicas.map((id) => (id === trip.nodeId ? replacement : id))
+      this.#sim.trace(`churn round trip ${target} off ${trip.nodeId} -> ${replicas.join(',')}`)
+      await admin.reassignPartition({ topic: this.#options.topic, partition: trip.partition, replicas })
+      this.moves++
     }
   }
 

@@ -34,6 +34,11 @@ export interface LaminarSeedRunOptions {
    * between members throughout, and one node is removed. Default: every 4th seed.
    */
   membership?: boolean
+  /**
+   * Round trips under faults: a 4th node joins, and partitions are moved off one of their nodes
+   * and back onto it, one after another. Default: every 4th seed, offset by 2 from membership.
+   */
+  roundTrips?: boolean
 }
 
 export interface LaminarSeedRunResult {
@@ -49,6 +54,8 @@ export interface LaminarSeedRunResult {
   /** Partition moves the controller accepted, and node removals (membership runs only). */
   moves: number
   removals: number
+  /** Partitions moved off a node and back onto it (round-trip runs only). */
+  roundTrips: number
   simMs: number
   replayCommand: string
 }
@@ -66,11 +73,13 @@ export async function runLaminarSeed(options: LaminarSeedRunOptions): Promise<La
     options.faults ?? LAMINAR_FAULT_KINDS,
   )
   const membership = options.membership ?? options.seed % 4 === 0
+  const roundTrips = !membership && (options.roundTrips ?? options.seed % 4 === 2)
+  const joiner = membership || roundTrips
   const sim = new Simulation({
     seed: options.seed,
-    nodes: membership ? 4 : 3,
+    nodes: joiner ? 4 : 3,
     links: settings.links,
-    process: laminarProcessFactory({}, membership ? 'n4' : undefined),
+    process: laminarProcessFactory({}, joiner ? 'n4' : undefined),
   })
   sim.trace(`settings ${describeFaultSettings(settings)}`)
   const violations: Violation[] = []
@@ -82,7 +91,14 @@ export async function runLaminarSeed(options: LaminarSeedRunOptions): Promise<La
         replicationFactor: 3,
         removeAfterOperations: 3,
       })
-    : undefined
+    : roundTrips
+      ? new MembershipChurn(sim, sim.random.fork(), {
+          topic: workload.topic,
+          partitions: workload.partitions,
+          replicationFactor: 3,
+          pattern: 'round trip',
+        })
+      : undefined
   const replayCommand =
     `pnpm sim --workload laminar --seed ${options.seed} --sim-seconds ${simSeconds}` +
     (options.faults === undefined ? '' : ` --faults ${options.faults.join(',')}`)
@@ -151,6 +167,7 @@ export async function runLaminarSeed(options: LaminarSeedRunOptions): Promise<La
     redelivered: workload.deliveries - workload.consumed.size,
     moves: churn?.moves ?? 0,
     removals: churn?.removals ?? 0,
+    roundTrips: churn?.roundTrips ?? 0,
     simMs: sim.nowMs,
     replayCommand,
   }
