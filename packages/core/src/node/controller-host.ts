@@ -55,6 +55,18 @@ export class ControllerHost implements GroupApplier {
     this.#group = group
   }
 
+  /** False until the controller group runs here (a founder without state decides first). */
+  get attached(): boolean {
+    return this.#group !== undefined
+  }
+
+  /** Throws NOT_LEADER (with a hint when known) unless this node leads the controller group. */
+  requireLeader(): void {
+    if (this.#group === undefined)
+      throw new LaminarError('NOT_LEADER', 'the controller group has not started on this node yet')
+    if (!this.#group.isLeader) throw this.#group.notLeader()
+  }
+
   get group(): RaftGroup {
     if (this.#group === undefined) throw new LaminarError('INTERNAL', 'controller group not started')
     return this.#group

@@ -52,30 +52,24 @@ export interface ControllerIdentityOptions extends Omit<JoinRequestOptions, 'rou
   otherFounders: ReadonlyMap<string, string>
   /** Tells the node's peer links where a member listens. */
   learnPeer: (nodeId: string, address: string) => void
-  /** Opens the node's listener (a probing founder must answer the others' probes). */
-  listen: () => Promise<void>
-  /** True once the node was asked to stop during its start. */
+  /** True once the node was asked to stop. */
   cancelled: () => boolean
 }
 
 /**
- * Decides this start's controller identity. A node's controller replica must never vote or count
- * toward commit under an id whose durable state it lost (etcd's rule: a member that lost its data
- * comes back as a new member), so:
+ * The controller identity a start can know at once, or undefined for a founder whose storage holds
+ * no controller state (see {@link decideFounderIdentity}). A node's controller replica must never
+ * vote or count toward commit under an id whose durable state it lost (etcd's rule: a member that
+ * lost its data comes back as a new member), so:
  * - node-meta names the id (and a joiner's bootstrap): a restart, as that id;
  * - a controller log without a stored id (written before ids were stored): the node id;
  * - a joiner without state asks a running node for admission (`join`, with `freshStorage`): the
- *   controller gives a member that lost its storage a new id, an unknown node its node id;
- * - a founder without state probes the other founders: if any of them recorded another storage
- *   for it, it took part in the cluster and forgot it: it is readmitted like a joiner (and fails
- *   closed with CONTROLLER_UNAVAILABLE when no controller leader admits it); once a majority of
- *   the founders' voters (itself included) answered without such a record, it runs under its node
- *   id from the founders' configuration (a new cluster, or a founder starting late).
+ *   controller gives a member that lost its storage a new id, an unknown node its node id.
  * The id is stored (synced) before the controller group first runs on this storage.
  */
 export async function resolveControllerIdentity(
   options: ControllerIdentityOptions,
-): Promise<ControllerIdentity> {
+): Promise<ControllerIdentity | undefined> {
   const { storage, nodeId } = options
   const storedBootstrap = await loadControllerBootstrap(storage)
   const storedId = await loadControllerReplicaId(storage)
@@ -94,10 +88,23 @@ export async function resolveControllerIdentity(
     await saveControllerIdentity(storage, nodeId)
     return { bootstrap: founders, replicaId: nodeId }
   }
-  await options.listen()
+  return undefined
+}
+
+/**
+ * A founder without controller state decides, while its node already runs (listening, answering
+ * probes, its controller group not started): it probes the other founders; if any of them
+ * recorded another storage for it, it took part in the cluster and forgot it, so it is readmitted
+ * like a joiner, under a new id (and fails with CONTROLLER_UNAVAILABLE when no controller leader
+ * admits it); once a majority of the founders' voters (itself included) answered without such a
+ * record, it runs under its node id from the founders' configuration (a new cluster, or a founder
+ * starting after the others formed it).
+ */
+export async function decideFounderIdentity(options: ControllerIdentityOptions): Promise<ControllerIdentity> {
+  const founders = options.founders()
   if ((await probeFounders(options, founders)) === 'as founder') {
-    await saveControllerIdentity(storage, nodeId)
-    return { bootstrap: founders, replicaId: nodeId }
+    await saveControllerIdentity(options.storage, options.nodeId)
+    return { bootstrap: founders, replicaId: options.nodeId }
   }
   try {
     return await admit(
@@ -110,8 +117,8 @@ export async function resolveControllerIdentity(
     if (options.cancelled()) throw cause
     throw new LaminarError(
       'CONTROLLER_UNAVAILABLE',
-      `node ${nodeId} holds no controller state and no controller leader readmitted it; if a majority of the controller's voters lost their disks, the cluster cannot decide safely: bring their disks back or re-create the cluster`,
-      { cause, details: { nodeId } },
+      `node ${options.nodeId} holds no controller state and no controller leader readmitted it; if a majority of the controller's voters lost their disks, the cluster cannot decide safely: bring their disks back or re-create the cluster`,
+      { cause, details: { nodeId: options.nodeId } },
     )
   }
 }

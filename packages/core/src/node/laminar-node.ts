@@ -9,7 +9,13 @@ import type { Storage } from '../ports/storage'
 import type { Connection, Listener, Transport } from '../ports/transport'
 import type { NodeId } from '../raft/types'
 import { CONTROLLER_GROUP_ID, ControllerHost } from './controller-host'
-import { foundersConfiguration, resolveControllerIdentity } from './controller-identity'
+import {
+  type ControllerIdentity,
+  type ControllerIdentityOptions,
+  decideFounderIdentity,
+  foundersConfiguration,
+  resolveControllerIdentity,
+} from './controller-identity'
 import { GroupOpener } from './group-opener'
 import { handOverLeaderships } from './leadership-handover'
 import { createLocalClient, produceDeadLetter } from './local-client'
@@ -72,8 +78,8 @@ export class LaminarNode {
   readonly #logsDestroying = new Set<Promise<void>>()
   /** Whether the start-up sweep of orphaned partition logs has begun (it runs once per start). */
   #sweepStarted = false
-  /** stop() was called while the node was starting (a founder probing its peers waits on them). */
-  #startCancelled = false
+  /** Why this node's controller group could not start (a founder without state not readmitted). */
+  #controllerUnavailable: unknown
 
   constructor(config: LaminarNodeConfig) {
     this.tuning = resolveTuning(config)
@@ -135,7 +141,7 @@ export class LaminarNode {
       },
     })
     this.#multiRaft = multiRaft
-    const identity = await resolveControllerIdentity({
+    const identityOptions: ControllerIdentityOptions = {
       nodeId: this.id,
       address: this.#address,
       storageId,
@@ -143,8 +149,7 @@ export class LaminarNode {
       storage: this.storage,
       controllerGroupId: CONTROLLER_GROUP_ID,
       otherFounders: new Map(this.peers.filter((p) => p.id !== this.id).map((p) => [p.id, p.address])),
-      listen: () => this.#listen(),
-      cancelled: () => this.#startCancelled,
+      cancelled: () => this.#state === 'stopping' || this.#state === 'stopped',
       founders: () => foundersConfiguration(this.peers, this.tuning.controllerVotersMax),
       transport: this.transport,
       clock: this.clock,
@@ -152,13 +157,10 @@ export class LaminarNode {
       token: this.tuning.token,
       requestTimeoutMs: this.tuning.requestTimeoutMs,
       learnPeer: (id, address) => peerLinks.setPeer(id, address),
-    }).catch(async (error: unknown) => {
-      await this.#listener?.close()
-      this.#state = 'stopped'
-      throw error
-    })
-    const bootstrap = identity.bootstrap
-    const controller = new ControllerHost(this.peers, bootstrap)
+    }
+    // Undefined for a founder without controller state: decided once the node runs (below).
+    const identity = await resolveControllerIdentity(identityOptions)
+    const controller = new ControllerHost(this.peers, identity?.bootstrap ?? identityOptions.founders())
     this.#controller = controller
     const opener = new GroupOpener({
       nodeId: this.id,
@@ -193,37 +195,44 @@ export class LaminarNode {
       schedule: () => multiRaft.schedule(),
     })
     this.#handler = new NodeRequestHandler(this, controller, partitionGroups.hosts)
-    const group = await opener.open(
-      CONTROLLER_GROUP_ID,
-      controller,
-      bootstrap,
-      {},
-      {
-        replicaId: identity.replicaId,
-        logId: CONTROLLER_GROUP_ID,
-      },
-    )
-    controller.attach(group)
-    controller.onChange = () => this.#onControllerChange()
-    multiRaft.add(group)
+    const startController = async (decided: ControllerIdentity): Promise<void> => {
+      if (this.#state === 'stopping' || this.#state === 'stopped') return
+      const group = await opener.open(
+        CONTROLLER_GROUP_ID,
+        controller,
+        decided.bootstrap,
+        {},
+        {
+          replicaId: decided.replicaId,
+          logId: CONTROLLER_GROUP_ID,
+        },
+      )
+      controller.attach(group)
+      controller.onChange = () => this.#onControllerChange()
+      multiRaft.add(group)
+      // A fresh cluster elects without waiting for a timeout (a joiner waits to be told the config).
+      if (
+        this.#seeds.length === 0 &&
+        decided.bootstrap.voters[0] === decided.replicaId &&
+        group.raft.status().term === 0
+      )
+        group.raft.campaign()
+    }
+    if (identity !== undefined) await startController(identity)
     // Listening comes after the storage reads above: a start cut short by a crash never holds
-    // the address its next incarnation needs (a founder probing its peers listens earlier, after
-    // its storage reads). A joiner's seeds may reach it before: their Raft messages are dropped
-    // until then (Raft retries).
-    await this.#listen()
+    // the address its next incarnation needs (Raft messages that came before were retried).
+    this.#listener = await this.transport.listen(this.#address, (connection) => this.#accept(connection))
     multiRaft.startTicking()
-    // A fresh cluster elects without waiting for a timeout (a joiner waits to be told the config).
-    if (
-      this.#seeds.length === 0 &&
-      bootstrap.voters[0] === identity.replicaId &&
-      group.raft.status().term === 0
-    )
-      group.raft.campaign()
     this.#state = 'running'
-  }
-
-  async #listen(): Promise<void> {
-    this.#listener ??= await this.transport.listen(this.#address, (connection) => this.#accept(connection))
+    // A founder without controller state asks the other founders while running (they may be
+    // started one after another), its controller group not started until it knows its identity.
+    if (identity === undefined) {
+      decideFounderIdentity(identityOptions)
+        .then(startController)
+        .catch((error: unknown) => {
+          this.#controllerUnavailable = error
+        })
+    }
   }
 
   #onTick(): void {
@@ -257,7 +266,7 @@ export class LaminarNode {
    * cluster's, including topics deleted while this node was down.
    */
   #controllerSettled(): boolean {
-    if (this.#state !== 'running' || this.#controller === undefined) return false
+    if (this.#state !== 'running' || this.#controller?.attached !== true) return false
     const group = this.#controller.group
     return group.caughtUp && group.leader !== '' && group.appliedIndex >= group.raft.status().commit
   }
@@ -328,6 +337,7 @@ export class LaminarNode {
     if (this.#state !== 'running' || this.#handler === undefined) {
       return Promise.reject(new LaminarError('NODE_STOPPED', `node ${this.id} is ${this.#state}`))
     }
+    if (this.#controllerUnavailable !== undefined) return Promise.reject(this.#controllerUnavailable)
     if (this.#fatal !== undefined) {
       return Promise.reject(new LaminarError('INTERNAL', `node ${this.id} failed`, { cause: this.#fatal }))
     }
@@ -366,7 +376,6 @@ export class LaminarNode {
    * bounded time), then stops ticking, closes connections and storage.
    */
   async stop(): Promise<void> {
-    if (this.#state === 'starting') this.#startCancelled = true
     if (this.#state !== 'running') return
     this.#state = 'stopping'
     const multiRaft = this.#multiRaft!

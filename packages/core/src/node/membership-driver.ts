@@ -179,6 +179,7 @@ export class MembershipDriver {
   step(): void {
     const { controller, partitions } = this.#options
     this.#registerStorage()
+    if (!controller.attached) return
     const controllerGroup = controller.group
     if (controllerGroup.isLeader) {
       const members = controller.stateMachine.members()

@@ -169,7 +169,7 @@ export class NodeRequestHandler {
   }
 
   #requireControllerLeader(): void {
-    if (!this.#controller.group.isLeader) throw this.#controller.group.notLeader()
+    this.#controller.requireLeader()
   }
 
   /** The partition's host on this node, or PARTITION_NOT_FOUND / NOT_LEADER with a hint. */
