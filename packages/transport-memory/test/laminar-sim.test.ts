@@ -46,7 +46,7 @@ describe('LaminarNode simulation', () => {
     expect(acked).toBeGreaterThan(seeds * 10)
     // Every 4th seed runs membership churn (a node joins, partitions move, a node is removed).
     if (seeds >= 4) expect(moves).toBeGreaterThan(0)
-    // Round trips complete in a few of the 2-second runs (6 of 50 at 200 seeds): not vacuous.
+    // Round trips complete in a few of the 2-second runs (5 or 6 of 50 at 200 seeds): not vacuous.
     if (seeds >= 200) expect(roundTrips).toBeGreaterThan(0)
   })
 

@@ -1,10 +1,10 @@
 import { LevelStorage, openMemoryLevelStorage } from '@laminar-ts/storage-level'
-import { perfectLinks } from '@laminar-ts/transport-memory'
+import { MemoryNetwork, perfectLinks } from '@laminar-ts/transport-memory'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isLaminarError, type LaminarNode, nodeOfReplica } from '../../src/index'
+import { isLaminarError, LaminarNode, nodeOfReplica } from '../../src/index'
 import type { ClusterMetadata } from '../../src/node/protocol'
 import type { Storage } from '../../src/ports/storage'
-import { startCluster, type TestCluster } from './cluster'
+import { FAST_TUNING, startCluster, type TestCluster } from './cluster'
 import { eventually, sorted } from './joining-cluster'
 
 let cluster: TestCluster | undefined
@@ -64,6 +64,34 @@ async function createTopic(node: LaminarNode, topic: string, replicationFactor: 
 }
 
 describe('controller replica identity', () => {
+  it('founders started one after another form the cluster under their node ids (no renewal on a first start)', async () => {
+    const network = new MemoryNetwork()
+    const peers = ['n1', 'n2', 'n3'].map((id) => ({ id, address: `seq-${id}` }))
+    const nodes: LaminarNode[] = []
+    try {
+      for (const peer of peers) {
+        const node = new LaminarNode({
+          id: peer.id,
+          peers,
+          transport: network.transport({ host: peer.id }),
+          storage: await openMemoryLevelStorage(),
+          options: FAST_TUNING,
+        })
+        nodes.push(node)
+        // Resolves before the others start: a founder's identity is decided while it runs.
+        await node.start()
+      }
+      await createTopic(nodes[0]!, 'first', 3)
+      await eventually(async () => {
+        const description = await nodes[2]!.client().admin().describeCluster()
+        expect(sorted(description.controllerVoters)).toEqual(['n1', 'n2', 'n3'])
+      })
+      for (const node of nodes) expect(controllerOf(node)?.replicaId).toBe(node.id)
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()))
+    }
+  })
+
   it('a founder back on a wiped disk never votes under its old id: it is readmitted under a new one, caught up, promoted', async () => {
     const disks = wipeableStorage()
     cluster = await startCluster(3, { storageFor: disks.storageFor })
