@@ -145,6 +145,8 @@ export class BrokerRouter {
   ): Promise<unknown> {
     let lastError: unknown
     let backoffMs = this.#options.retryBackoffMs
+    /** Leaders hinted since the last pause: a hint seen again means the hints go round. */
+    const hinted = new Set<string>()
     for (let attempt = 0; attempt < this.#options.attemptsMax; attempt++) {
       const nodeId = target()
       try {
@@ -158,14 +160,24 @@ export class BrokerRouter {
           throw error
         }
         if (error.code === 'NOT_LEADER' && error.leaderHint !== undefined && error.leaderHint !== nodeId) {
-          setLeader(error.leaderHint) // follow the hint at once
-          // A leader the cached metadata does not list (a node that joined since): learn its address.
           const hint = error.leaderHint
+          setLeader(hint)
+          // A leader the cached metadata does not list (a node that joined since): learn its address.
           if (request.op !== 'metadata' && this.#metadata?.nodes.some((n) => n.id === hint) === false) {
             await this.metadata(true).catch(() => undefined)
           }
+          // Follow a hint at once, but not round a loop: nodes whose views of the leader disagree
+          // (mid-election) can point at each other, and would burn every attempt in milliseconds.
+          if (!hinted.has(hint)) {
+            hinted.add(hint)
+            continue
+          }
+          hinted.clear()
+          await this.#sleep(backoffMs)
+          backoffMs = Math.min(backoffMs * 2, this.#options.retryBackoffMs * 8)
           continue
         }
+        hinted.clear()
         setLeader(undefined)
         if (error.code === 'PARTITION_NOT_FOUND') this.#metadata = undefined
         await this.#sleep(backoffMs)
