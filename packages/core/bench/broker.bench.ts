@@ -5,7 +5,8 @@
  * Env: BENCH_MESSAGES (default 200000), BENCH_PARTITIONS (default 3), BENCH_PROFILE=consume
  * (or produce) writes a CPU profile of that phase alone (bench/phase-profile.ts).
  * Each phase also prints the process CPU time per message (user + system): on a shared machine
- * wall-clock rates swing with other load, CPU per message much less.
+ * wall-clock rates swing with other load, CPU per message much less; and the phase's minor page
+ * faults (fresh memory touched), which on this project's VM cost as much as the copies.
  */
 import { openMemoryLevelStorage } from '@laminar-ts/storage-level'
 import { MemoryNetwork } from '@laminar-ts/transport-memory'
@@ -18,6 +19,11 @@ const messageBytes = 1024
 
 function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(0)
+}
+
+/** Minor page faults of the process so far: on this VM touching fresh memory costs more than copying it. */
+function pageFaults(): number {
+  return process.resourceUsage().minorPageFault
 }
 
 /** Process CPU microseconds (user + system) since `since`. */
@@ -54,6 +60,7 @@ async function main(): Promise<void> {
   const chunk = 1000
   let started = performance.now()
   let cpuStart = process.cpuUsage()
+  const produceFaultsStart = pageFaults()
   const sends: Promise<unknown>[] = []
   for (let i = 0; i < messages; i += chunk) {
     const batch = Array.from({ length: Math.min(chunk, messages - i) }, () => ({ value }))
@@ -65,7 +72,11 @@ async function main(): Promise<void> {
   console.log(
     `produce: ${messages} x ${messageBytes} B, ${partitions} partitions, 3 replicas: ${Math.round(messages / seconds).toLocaleString('en-US')} msg/s (${(
       (messages * messageBytes) / seconds / 1024 / 1024
-    ).toFixed(0)} MiB/s, ${seconds.toFixed(2)} s, ${(cpuMicros(cpuStart) / messages).toFixed(1)} CPU µs/msg)`,
+    ).toFixed(
+      0,
+    )} MiB/s, ${seconds.toFixed(2)} s, ${(cpuMicros(cpuStart) / messages).toFixed(1)} CPU µs/msg, ${(
+      pageFaults() - produceFaultsStart
+    ).toLocaleString('en-US')} page faults, rss ${mib(process.memoryUsage().rss)} MiB)`,
   )
 
   if (process.env.BENCH_DEBUG) {
@@ -80,7 +91,7 @@ async function main(): Promise<void> {
     return
   }
   const stopProfile = await profilePhase('consume')
-  const faultsStart = process.resourceUsage().minorPageFault
+  const faultsStart = pageFaults()
   started = performance.now()
   cpuStart = process.cpuUsage()
   let consumed = 0
@@ -105,7 +116,7 @@ async function main(): Promise<void> {
   await done
   if (progress) clearInterval(progress)
   seconds = (performance.now() - started) / 1000
-  const faults = process.resourceUsage().minorPageFault - faultsStart
+  const faults = pageFaults() - faultsStart
   console.log(
     `consume + ack: ${messages} messages, 3 members: ${Math.round(messages / seconds).toLocaleString('en-US')} msg/s (${seconds.toFixed(2)} s, ${(cpuMicros(cpuStart) / messages).toFixed(1)} CPU µs/msg, ${faults.toLocaleString('en-US')} page faults)`,
   )

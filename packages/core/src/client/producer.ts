@@ -1,5 +1,6 @@
 import { encodeRecords } from '../codec/record-batch'
 import { isLaminarError, LaminarError } from '../errors/laminar-error'
+import { produceHeadroomBytes } from '../node/produce-frame'
 import type { ProduceResult, WireRecord } from '../node/protocol'
 import { recordBytes } from '../node/recent-records'
 import type { Clock } from '../ports/clock'
@@ -59,6 +60,12 @@ interface Batch {
   epoch: number
   items: Pending[]
   bytes: number
+  /**
+   * The batch's bytes, encoded at its first send with headroom for the produce frame and the
+   * leader's headers (handed over with that send); kept for retries, which send them again
+   * without headroom (one copy), since the first send's receiver may have adopted the buffer.
+   */
+  encoded: Uint8Array | undefined
 }
 
 interface Lane {
@@ -231,7 +238,8 @@ export class Producer {
       }
       this.#lanes.set(key, lane)
     }
-    if (lane.open === undefined) lane.open = { sequence: -1, epoch: -1, items: [], bytes: 0 }
+    if (lane.open === undefined)
+      lane.open = { sequence: -1, epoch: -1, items: [], bytes: 0, encoded: undefined }
     lane.open.items.push(item)
     lane.open.bytes += item.bytes
     if (lane.open.bytes >= this.#maxBatchBytes) this.#seal(lane)
@@ -276,13 +284,18 @@ export class Producer {
 
   async #sendBatch(lane: Lane, batch: Batch): Promise<void> {
     try {
+      const producerId = this.#producerId === null ? null : `${this.#producerId}.${batch.epoch}`
+      batch.encoded ??= encodeRecords(
+        batch.items.map((i) => i.record),
+        produceHeadroomBytes(lane.topic, producerId),
+      )
       const result = (await this.#router.toPartition(lane.topic, lane.partition, {
         op: 'produce',
         topic: lane.topic,
         partition: lane.partition,
-        producerId: this.#producerId === null ? null : `${this.#producerId}.${batch.epoch}`,
+        producerId,
         sequence: batch.sequence,
-        batch: encodeRecords(batch.items.map((i) => i.record)),
+        batch: batch.encoded,
       })) as ProduceResult
       lane.inFlight--
       for (let i = 0; i < batch.items.length; i++)

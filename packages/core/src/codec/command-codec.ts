@@ -23,7 +23,7 @@ import type {
   TopicConfig,
 } from '../broker/commands'
 import { LaminarError } from '../errors/laminar-error'
-import { RecordBatch } from './record-batch'
+import { RecordBatch, takeBatchHeadroom } from './record-batch'
 import { decodeStartPosition } from './start-position'
 import { arrayOf, num, plainObject, str } from './value-checks'
 
@@ -97,24 +97,41 @@ const NO_PRODUCER = 0xffff
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder('utf-8', { fatal: true })
 
-/** `[prefix][version][tag][u16 producerIdBytes][producerId][f64 sequence, NaN = none][batch]`: one copy of the batch. */
+/** Bytes of an append's header before its batch: `[version][tag][u16 producerIdBytes][producerId][f64 sequence]`. */
+export function appendHeaderBytes(producerIdBytes: number): number {
+  return HEADER_LENGTH + 2 + producerIdBytes + 8
+}
+
+/**
+ * `[prefix][version][tag][u16 producerIdBytes][producerId][f64 sequence, NaN = none][batch]`.
+ * A batch given with enough headroom (codec/record-batch.ts, the producer's own buffer or the
+ * produce frame it arrived in) gets the header written in front of it: the entry is the
+ * producer's bytes. Otherwise one copy of the batch.
+ */
 function encodeAppend(command: AppendCommand, prefixBytes: number): Uint8Array {
   const producerId = command.producerId === undefined ? undefined : textEncoder.encode(command.producerId)
   if (producerId !== undefined && producerId.length >= NO_PRODUCER) {
     throw new LaminarError('INVALID_ARGUMENT', 'producerId too long')
   }
   const batch = command.batch.bytes
-  const at = prefixBytes + HEADER_LENGTH
   const producerBytes = producerId?.length ?? 0
-  const out = new Uint8Array(at + 2 + producerBytes + 8 + batch.length)
-  const view = new DataView(out.buffer)
+  const headerBytes = appendHeaderBytes(producerBytes)
+  let out: Uint8Array
+  if (takeBatchHeadroom(batch) >= prefixBytes + headerBytes) {
+    const start = batch.byteOffset - headerBytes - prefixBytes
+    out = new Uint8Array(batch.buffer, start, prefixBytes + headerBytes + batch.length)
+  } else {
+    out = new Uint8Array(prefixBytes + headerBytes + batch.length)
+    out.set(batch, prefixBytes + headerBytes)
+  }
+  const at = prefixBytes + HEADER_LENGTH
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
   out[prefixBytes] = COMMAND_FORMAT_VERSION
   out[prefixBytes + 1] = PARTITION_TAGS.append
   view.setUint16(at, producerId === undefined ? NO_PRODUCER : producerBytes)
   if (producerId !== undefined) out.set(producerId, at + 2)
   // NaN marks "no sequence": a sequence without a producer id must still reach apply (and be refused).
   view.setFloat64(at + 2 + producerBytes, command.sequence ?? Number.NaN)
-  out.set(batch, at + 2 + producerBytes + 8)
   return out
 }
 

@@ -187,8 +187,39 @@ export class RecordBatch {
   }
 }
 
-/** Encodes records into batch bytes. Throws a TypeError for records that cannot be encoded. */
-export function encodeRecords(records: readonly LaminarRecord[]): Uint8Array {
+/**
+ * Batches whose buffer has room in front of them that the holder hands over with the batch:
+ * whoever takes it ({@link takeBatchHeadroom}) may write the bytes there (a produce frame's
+ * header, the append command's and the log record's headers) instead of copying the batch.
+ * Keyed by the batch view and taken once, like the log's record headroom: a batch sent twice
+ * (a retry) finds no headroom the second time and is copied, so bytes some log adopted are
+ * never written again. Weak: a batch nobody sends leaves nothing behind.
+ */
+const batchHeadroom = new WeakMap<Uint8Array, number>()
+
+/**
+ * Declares that the `bytes` bytes before `batch` in its buffer are free for whoever takes the
+ * headroom, and that nobody modifies `batch` itself afterwards.
+ */
+export function giveBatchHeadroom(batch: Uint8Array, bytes: number): void {
+  if (bytes > 0 && batch.byteOffset >= bytes) batchHeadroom.set(batch, bytes)
+}
+
+/** The headroom given with `batch` (0 if none), once: the caller now owns those bytes. */
+export function takeBatchHeadroom(batch: Uint8Array): number {
+  const bytes = batchHeadroom.get(batch)
+  if (bytes === undefined) return 0
+  batchHeadroom.delete(batch)
+  return bytes
+}
+
+/**
+ * Encodes records into batch bytes. Throws a TypeError for records that cannot be encoded. With
+ * `headroomBytes`, the batch is encoded after that many free bytes of its buffer, given with it
+ * ({@link giveBatchHeadroom}): the produce path writes its headers there, so the batch the
+ * producer encoded is the bytes the leader's log stores.
+ */
+export function encodeRecords(records: readonly LaminarRecord[], headroomBytes = 0): Uint8Array {
   // First pass: sizes (header names encoded once and kept for the second pass).
   let total = RECORD_BATCH_HEADER_BYTES
   let min = Number.POSITIVE_INFINITY
@@ -223,8 +254,8 @@ export function encodeRecords(records: readonly LaminarRecord[]): Uint8Array {
     min = 0
     max = 0
   }
-  const out = new Uint8Array(total)
-  const view = new DataView(out.buffer)
+  const out = new Uint8Array(headroomBytes + total).subarray(headroomBytes)
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
   out[0] = RECORD_BATCH_FORMAT
   view.setUint32(1, total)
   view.setUint32(5, records.length)
@@ -261,6 +292,7 @@ export function encodeRecords(records: readonly LaminarRecord[]): Uint8Array {
       at += 4 + header.length
     }
   }
+  giveBatchHeadroom(out, headroomBytes)
   return out
 }
 

@@ -2,6 +2,7 @@ import { Packr } from 'msgpackr'
 import type { StartPosition } from '../broker/commands'
 import { LaminarError, type LaminarErrorCode } from '../errors/laminar-error'
 import type { ConfState, NodeId } from '../raft/types'
+import { decodeProduceFrame, encodeProduceFrame, PRODUCE_FRAME_KIND } from './produce-frame'
 import { decodeRaftFrame, encodeRaftFrame, RAFT_FRAME_KIND, type RaftGroupMessages } from './raft-wire'
 
 /**
@@ -17,9 +18,10 @@ import { decodeRaftFrame, encodeRaftFrame, RAFT_FRAME_KIND, type RaftGroupMessag
 /**
  * Version carried in `hello`; a node refuses other versions. 2: binary Raft frames and record
  * batches in produce requests (a version-1 peer could not read them). 3: Raft frame entries laid
- * out as log records (raft-wire version 2).
+ * out as log records (raft-wire version 2). 4: produce requests are binary produce frames
+ * (produce-frame.ts) carrying the producer's batch bytes in place.
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 /** Default bound on one frame (both directions): larger frames are refused, not parsed. */
 export const FRAME_BYTES_MAX_DEFAULT = 16 * 1024 * 1024
@@ -116,7 +118,11 @@ export type ClientRequest =
       partition: number
       producerId: string | null
       sequence: number
-      /** The records encoded once by the producer (codec/record-batch): bytes, not a msgpack map per record. */
+      /**
+       * The records encoded once by the producer (codec/record-batch): bytes, not a msgpack map
+       * per record. Headroom given with the batch (`giveBatchHeadroom`) goes with the request:
+       * the frame encoder or the leader writes its headers there instead of copying the batch.
+       */
       batch: Uint8Array
     }
   | {
@@ -180,6 +186,8 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 
 export function encodeFrame(frame: Frame): Uint8Array {
   if (frame.kind === 'raft') return encodeRaftFrame(new Map(frame.groups))
+  if (frame.kind === 'request' && frame.request.op === 'produce')
+    return encodeProduceFrame(frame.id, frame.request)
   return packr.pack(frame)
 }
 
@@ -196,6 +204,7 @@ export function decodeFrame(bytes: Uint8Array, frameBytesMax: number = FRAME_BYT
   let frame: unknown
   try {
     if (bytes[0] === RAFT_FRAME_KIND) return { kind: 'raft', groups: decodeRaftFrame(bytes) }
+    if (bytes[0] === PRODUCE_FRAME_KIND) return { kind: 'request', ...decodeProduceFrame(bytes) }
     frame = packr.unpack(bytes)
   } catch (cause) {
     throw new LaminarError('INVALID_ARGUMENT', 'undecodable frame', { cause })

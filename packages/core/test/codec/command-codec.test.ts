@@ -5,6 +5,7 @@ import {
   decodePartitionCommand,
   encodeControllerCommand,
   encodePartitionCommand,
+  encodeRecords,
   isLaminarError,
   type PartitionCommand,
   peekCommandType,
@@ -176,5 +177,39 @@ describe('command codec', () => {
         expect(decodePartitionCommand(prefixed.subarray(prefixBytes))).toEqual(decodePartitionCommand(plain))
       }
     }
+  })
+
+  it('writes an append header in front of a batch given with headroom, once; too little headroom or a second encode copies', () => {
+    const records = [{ key: null, value: new Uint8Array(100).fill(7), headers: {}, timestampMs: 3 }]
+    const command = (batch: Uint8Array): PartitionCommand => ({
+      type: 'append',
+      producerId: 'p-9',
+      sequence: 4,
+      batch: new RecordBatch(batch),
+    })
+    const headerBytes = 2 + 2 + 3 + 8
+    const given = encodeRecords(records, 40 + headerBytes)
+    const inPlace = encodePartitionCommand(command(given), 40)
+    expect(inPlace.buffer).toBe(given.buffer)
+    expect(inPlace.byteOffset).toBe(0)
+    expect(inPlace.length).toBe(40 + headerBytes + given.length)
+    const decoded = decodePartitionCommand(inPlace.subarray(40)) as Extract<
+      PartitionCommand,
+      { type: 'append' }
+    >
+    expect(decoded).toMatchObject({ producerId: 'p-9', sequence: 4 })
+    expect(decoded.batch.bytes.byteOffset).toBe(given.byteOffset)
+    // The headroom was taken: encoding the same batch again must not write over the first entry.
+    const before = inPlace.slice()
+    const again = encodePartitionCommand(command(given), 40)
+    expect(again.buffer).not.toBe(given.buffer)
+    expect(inPlace).toEqual(before)
+    expect(again.subarray(40)).toEqual(inPlace.subarray(40))
+    // Headroom smaller than the prefix and header: copied, the bytes in front left alone.
+    const short = encodeRecords(records, 40 + headerBytes - 1)
+    const copied = encodePartitionCommand(command(short), 40)
+    expect(copied.buffer).not.toBe(short.buffer)
+    expect(new Uint8Array(short.buffer, 0, short.byteOffset).every((byte) => byte === 0)).toBe(true)
+    expect(copied.subarray(40)).toEqual(inPlace.subarray(40))
   })
 })
