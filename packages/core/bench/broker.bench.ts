@@ -8,9 +8,7 @@
  * wall-clock rates swing with other load, CPU per message much less; and the phase's minor page
  * faults (fresh memory touched), which on this project's VM cost as much as the copies.
  */
-import { openMemoryLevelStorage } from '@laminar-ts/storage-level'
-import { MemoryNetwork } from '@laminar-ts/transport-memory'
-import { LaminarNode } from '../src/index'
+import { cpuMicros, pageFaults, startBenchCluster } from './cluster'
 import { profilePhase } from './phase-profile'
 
 const messages = Number(process.env.BENCH_MESSAGES ?? 200_000)
@@ -21,33 +19,8 @@ function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(0)
 }
 
-/** Minor page faults of the process so far: on this VM touching fresh memory costs more than copying it. */
-function pageFaults(): number {
-  return process.resourceUsage().minorPageFault
-}
-
-/** Process CPU microseconds (user + system) since `since`. */
-function cpuMicros(since: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(since)
-  return used.user + used.system
-}
-
 async function main(): Promise<void> {
-  const network = new MemoryNetwork()
-  const peers = [1, 2, 3].map((i) => ({ id: `n${i}`, address: `bench-${i}` }))
-  const nodes = await Promise.all(
-    peers.map(
-      async (p) =>
-        new LaminarNode({
-          id: p.id,
-          peers,
-          transport: network.transport({ host: p.id }),
-          storage: await openMemoryLevelStorage(),
-          options: { tickIntervalMs: Number(process.env.BENCH_TICK_MS ?? 20) },
-        }),
-    ),
-  )
-  await Promise.all(nodes.map((n) => n.start()))
+  const { nodes } = await startBenchCluster({ tickIntervalMs: Number(process.env.BENCH_TICK_MS ?? 20) })
   const client = nodes[0]!.client()
   await client.admin().createTopic({ topic: 'bench', partitions, replicationFactor: 3 })
 

@@ -5,30 +5,15 @@
  * (learner catch-up, the joint change, the leader's report), the catch-up rate, and the CPU used.
  * Run from packages/core: tsx --conditions=source bench/reassign.bench.ts
  */
-import { openMemoryLevelStorage } from '@laminar-ts/storage-level'
-import { MemoryNetwork } from '@laminar-ts/transport-memory'
-import { LaminarNode } from '../src/index'
+import { cpuMicros, startBenchCluster } from './cluster'
 
 const messages = Number(process.env.BENCH_MESSAGES ?? 100_000)
 const messageBytes = 1024
 const tickIntervalMs = Number(process.env.BENCH_TICK_MS ?? 20)
 
 async function main(): Promise<void> {
-  const network = new MemoryNetwork()
-  const peers = [1, 2, 3].map((i) => ({ id: `n${i}`, address: `bench-${i}` }))
-  const nodes = await Promise.all(
-    peers.map(
-      async (p) =>
-        new LaminarNode({
-          id: p.id,
-          peers,
-          transport: network.transport({ host: p.id }),
-          storage: await openMemoryLevelStorage(),
-          options: { tickIntervalMs },
-        }),
-    ),
-  )
-  await Promise.all(nodes.map((n) => n.start()))
+  const cluster = await startBenchCluster({ tickIntervalMs })
+  const { nodes } = cluster
   const admin = nodes[0]!.client().admin()
   await admin.createTopic({ topic: 'moving', partitions: 1, replicationFactor: 3 })
   const producer = nodes[0]!.client().producer({ maxBatchBytes: 256 * 1024, maxInFlightPerPartition: 16 })
@@ -43,15 +28,7 @@ async function main(): Promise<void> {
   }
   await Promise.all(sends)
 
-  const joiner = new LaminarNode({
-    id: 'n4',
-    peers: [{ id: 'n4', address: 'bench-4' }],
-    join: ['bench-1'],
-    transport: network.transport({ host: 'n4' }),
-    storage: await openMemoryLevelStorage(),
-    options: { tickIntervalMs },
-  })
-  await joiner.start()
+  const joiner = await cluster.join('n4')
 
   const started = performance.now()
   const cpuStart = process.cpuUsage()
@@ -62,12 +39,12 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
   const seconds = (performance.now() - started) / 1000
-  const cpu = process.cpuUsage(cpuStart)
+  const cpuSeconds = cpuMicros(cpuStart) / 1e6
   const megabytes = (messages * messageBytes) / (1024 * 1024)
   console.log(
     `reassign 1 partition of ${messages} x ${messageBytes} B (${megabytes.toFixed(0)} MiB) onto a joined node: ` +
       `${seconds.toFixed(2)} s (${Math.round(messages / seconds).toLocaleString('en-US')} msg/s, ` +
-      `${(megabytes / seconds).toFixed(1)} MiB/s caught up), CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, tick ${tickIntervalMs} ms`,
+      `${(megabytes / seconds).toFixed(1)} MiB/s caught up), CPU ${cpuSeconds.toFixed(2)} s, tick ${tickIntervalMs} ms`,
   )
   await Promise.all([...nodes, joiner].map((n) => n.stop()))
 }
