@@ -3,7 +3,9 @@
  * 1 KiB messages. Prints produce msg/s (one pipelined, idempotent producer) and consume + ack
  * msg/s (one consumer group of 3 members). Run: pnpm --filter @laminar-ts/core bench:broker
  * Env: BENCH_MESSAGES (default 200000), BENCH_PARTITIONS (default 3), BENCH_PROFILE=consume
- * (or produce) writes a CPU profile of that phase alone (bench/phase-profile.ts).
+ * (or produce) writes a CPU profile of that phase alone (bench/phase-profile.ts), BENCH_SKIP_CONSUME=1,
+ * BENCH_ENTRY_CACHE_MIB (each group's entry cache; the node default otherwise), BENCH_BATCH_KIB
+ * (the producer's maxBatchBytes, default 256).
  * Each phase also prints the process CPU time per message (user + system): on a shared machine
  * wall-clock rates swing with other load, CPU per message much less; and the phase's minor page
  * faults (fresh memory touched), which on this project's VM cost as much as the copies.
@@ -20,13 +22,18 @@ function mib(bytes: number): string {
 }
 
 async function main(): Promise<void> {
-  const { nodes } = await startBenchCluster({ tickIntervalMs: Number(process.env.BENCH_TICK_MS ?? 20) })
+  const { nodes } = await startBenchCluster({
+    tickIntervalMs: Number(process.env.BENCH_TICK_MS ?? 20),
+    ...(process.env.BENCH_ENTRY_CACHE_MIB === undefined
+      ? {}
+      : { entryCacheBytesPerGroupMax: Number(process.env.BENCH_ENTRY_CACHE_MIB) * 1024 * 1024 }),
+  })
   const client = nodes[0]!.client()
   await client.admin().createTopic({ topic: 'bench', partitions, replicationFactor: 3 })
 
   const value = new Uint8Array(messageBytes).fill(120)
   const producer = client.producer({
-    maxBatchBytes: 256 * 1024,
+    maxBatchBytes: Number(process.env.BENCH_BATCH_KIB ?? 256) * 1024,
     maxInFlightPerPartition: 16,
     bufferBytesMax: 256 * 1024 * 1024,
   })

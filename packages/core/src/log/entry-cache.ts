@@ -30,12 +30,19 @@ const WINDOWS_MAX = 4
  * truncation inside a chunk rewrites the chunk's prefix from these entries, synchronously.
  *
  * Invariants: `bytes <= bytesMax` after every `evict()`, except for pinned entries (staged but
- * not yet written, so storage cannot serve them); tail entries are contiguous; the known chunks
+ * not yet written, so storage cannot serve them) and, up to `retainedBytesMax`, retained ones (not
+ * yet applied by the host); tail entries are contiguous; the known chunks
  * are whole (every entry of each is in the tail) and cover the tail from the first one's
  * firstIndex to its end.
  */
 export class EntryCache {
   readonly bytesMax: number
+  /**
+   * Bound on the cache while the tail entries over `bytesMax` are retained ones: entries the host
+   * has not applied yet, which Raft hands out for apply from here (a miss makes apply wait for a
+   * storage load). So `bytesMax` bounds the history kept, not the pipeline of a busy group.
+   */
+  readonly retainedBytesMax: number
   #tail: Entry[] = []
   /** Index into #tail of its first live entry (front eviction without shifting). */
   #tailHead = 0
@@ -46,8 +53,9 @@ export class EntryCache {
   /** Index into #chunks of the first live chunk. */
   #chunksHead = 0
 
-  constructor(bytesMax: number) {
+  constructor(bytesMax: number, retainedBytesMax = bytesMax) {
     this.bytesMax = bytesMax
+    this.retainedBytesMax = Math.max(bytesMax, retainedBytesMax)
   }
 
   get bytes(): number {
@@ -185,15 +193,17 @@ export class EntryCache {
   /**
    * Evicts until under the byte bound: least recently used windows first (the newest window is
    * the one a lagging reader is about to use), then the oldest tail entries (never one at or
-   * after `pinnedFromIndex`), then the end of the newest window.
+   * after `pinnedFromIndex`, nor one at or after `retainedFromIndex` while the cache is within
+   * `retainedBytesMax`), then the end of the newest window.
    */
-  evict(pinnedFromIndex: number): void {
+  evict(pinnedFromIndex: number, retainedFromIndex = Number.POSITIVE_INFINITY): void {
     while (this.bytes > this.bytesMax && this.#windows.length > 1) {
       this.#windowBytes -= this.#windows.pop()!.bytes
     }
     while (this.bytes > this.bytesMax) {
       const first = this.tailFirstIndex
       if (first === undefined || first >= pinnedFromIndex) break
+      if (first >= retainedFromIndex && this.bytes <= this.retainedBytesMax) break
       this.#evictTailTo(first + 1)
     }
     const newest = this.#windows[0]

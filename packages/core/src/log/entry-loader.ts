@@ -27,14 +27,15 @@ const LOAD_ENTRIES_MAX = 16_384
 export class EntryLoader {
   readonly #storage: Storage
   readonly #state: LogState
-  readonly #pinnedFromIndex: () => number
+  /** Evicts the cache down to its bounds, keeping what the log pins or retains. */
+  readonly #evict: () => void
   readonly #listeners = new Set<(event: EntriesLoadedEvent) => void>()
   readonly #loads: Array<{ lo: number; hi: number }> = []
 
-  constructor(storage: Storage, state: LogState, pinnedFromIndex: () => number) {
+  constructor(storage: Storage, state: LogState, evict: () => void) {
     this.#storage = storage
     this.#state = state
-    this.#pinnedFromIndex = pinnedFromIndex
+    this.#evict = evict
   }
 
   listen(listener: (event: EntriesLoadedEvent) => void): () => void {
@@ -59,7 +60,7 @@ export class EntryLoader {
         this.#end(load)
         if (state.generation !== generation) return this.#emit({ groupId, lo, hi: lo })
         state.cache.addWindow(stored)
-        state.cache.evict(this.#pinnedFromIndex())
+        this.#evict()
         this.#emit({ groupId, lo, hi: lo + stored.length })
       },
       (error: unknown) => {

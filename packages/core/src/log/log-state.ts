@@ -16,6 +16,12 @@ export interface SegmentedLogOptions {
   /** Bound on entry bytes held in memory for Raft's synchronous reads. Default 32 MiB. */
   entryCacheBytesMax?: number
   /**
+   * Bound on the cache while what it holds over `entryCacheBytesMax` is entries the host has not
+   * applied yet ({@link SegmentedLog.retainFrom}): a pipelined group applies from the cache
+   * instead of waiting for storage loads. Default 64 MiB (never below entryCacheBytesMax).
+   */
+  entryCacheRetainedBytesMax?: number
+  /**
    * Entries of one write are stored as chunks of up to this many bytes (one stored value each,
    * each entry still checksummed on its own): sequential reads decode whole chunks, and a
    * truncation inside one rewrites its prefix. Default 128 KiB.
@@ -45,6 +51,7 @@ export function resolveLogOptions(options: SegmentedLogOptions = {}): ResolvedLo
     segmentAgeMsMax: options.segmentAgeMsMax ?? 24 * 60 * 60 * 1000,
     chunkBytesMax: options.chunkBytesMax ?? 128 * 1024,
     entryCacheBytesMax: options.entryCacheBytesMax ?? 32 * MIB,
+    entryCacheRetainedBytesMax: options.entryCacheRetainedBytesMax ?? 64 * MIB,
     timeIndexIntervalEntries: options.timeIndexIntervalEntries ?? 256,
     retentionBytesMax: options.retentionBytesMax ?? Number.POSITIVE_INFINITY,
     retentionAgeMsMax: options.retentionAgeMsMax ?? Number.POSITIVE_INFINITY,

@@ -117,7 +117,7 @@ export async function recoverLog(
     lastIndex: tableLastIndex,
     segments,
     termRuns,
-    cache: new EntryCache(options.entryCacheBytesMax),
+    cache: new EntryCache(options.entryCacheBytesMax, options.entryCacheRetainedBytesMax),
     generation: 0,
     lastTimestampMs: segments[segments.length - 1]?.lastTimestampMs ?? Number.NEGATIVE_INFINITY,
     formatWritten,

@@ -62,7 +62,7 @@ export class SegmentedLog {
     this.groupId = state.keys.groupId
     this.#state = state
     this.recovery = recovery
-    this.#loader = new EntryLoader(storage, state, () => this.#pinnedFromIndex())
+    this.#loader = new EntryLoader(storage, state, () => this.#evict())
   }
 
   /**
@@ -369,6 +369,22 @@ export class SegmentedLog {
     }
   }
 
+  /**
+   * Entries from `index` on are not applied yet by the host: the cache keeps them past
+   * `entryCacheBytesMax` (up to `entryCacheRetainedBytesMax`), since Raft hands committed
+   * entries out for apply from it. Call with the applied index + 1 as apply moves on.
+   */
+  retainFrom(index: number): void {
+    this.#retainedFromIndex = index
+    this.#evict()
+  }
+
+  #retainedFromIndex = Number.POSITIVE_INFINITY
+
+  #evict(): void {
+    this.#state.cache.evict(this.#pinnedFromIndex(), this.#retainedFromIndex)
+  }
+
   #pinnedFromIndex(): number {
     let pinned = Number.POSITIVE_INFINITY
     for (const unwritten of this.#unwritten) pinned = Math.min(pinned, unwritten.fromIndex)
@@ -393,7 +409,7 @@ export class SegmentedLog {
       if (unwritten !== undefined) this.#unwritten = this.#unwritten.filter((item) => item !== unwritten)
       return true
     }
-    state.cache.evict(this.#pinnedFromIndex())
+    this.#evict()
     if (!state.formatWritten && plan.operations.length > 0) {
       // A fresh log's first write carries the format key, atomically with its first entries
       // (pushed last: deferred truncations hold positions in the list).
@@ -410,7 +426,7 @@ export class SegmentedLog {
       clearsAfterWrite: plan.clearsAfterWrite,
       prepare: deferredTruncationsPrepare(this.storage, state, plan),
       markWritten: () => {
-        if (release()) state.cache.evict(this.#pinnedFromIndex())
+        if (release()) this.#evict()
       },
       markFailed: (error: unknown) => {
         if (!release()) return

@@ -41,7 +41,11 @@ export interface NodeTuning {
   /** Bound on records returned by one read request. */
   readMessagesMax: number
   readBytesMax: number
-  /** Raft entries each group keeps in memory (the rest is read back from storage on demand). */
+  /**
+   * Raft entries each group keeps in memory once applied (the rest is read back from storage on
+   * demand). Entries not applied yet stay cached beyond it (up to the log's retained bound, 64 MiB),
+   * so this bounds the history kept, not a busy group's pipeline.
+   */
   entryCacheBytesPerGroupMax: number
   /** Recent records each partition keeps decoded for consumers at the head of the log. */
   recentRecordsBytesPerPartitionMax: number
@@ -66,7 +70,7 @@ export const DEFAULT_NODE_TUNING: Readonly<NodeTuning> = Object.freeze({
   reconnectDelayMs: 200,
   readMessagesMax: 10_000,
   readBytesMax: 8 * 1024 * 1024,
-  entryCacheBytesPerGroupMax: 16 * 1024 * 1024,
+  entryCacheBytesPerGroupMax: 4 * 1024 * 1024,
   recentRecordsBytesPerPartitionMax: 16 * 1024 * 1024,
   retentionCheckIntervalMs: 1_000,
 })

@@ -28,6 +28,8 @@ export interface GroupLogStore {
   readEntries(lo: number, hi: number, maxBytes: number): Promise<Entry[]>
   /** Entries are loaded asynchronously; `wake` is called when raft should retry. */
   onEntriesLoaded?(wake: () => void): void
+  /** Everything up to `index` is applied: later entries are still to be handed out for apply. */
+  onApplied?(index: number): void
   close?(): Promise<void>
 }
 
@@ -270,6 +272,7 @@ export class RaftGroup {
       if (failure !== undefined) pending.reject(failure)
       else pending.resolve(result)
     }
+    this.log.onApplied?.(this.#appliedIndex)
     this.#releaseReadWaiters()
   }
 
@@ -278,6 +281,7 @@ export class RaftGroup {
     if (snapshot.metadata.index <= this.#appliedIndex) return
     this.applier.restoreSnapshot?.(snapshot.data)
     this.#appliedIndex = snapshot.metadata.index
+    this.log.onApplied?.(this.#appliedIndex)
   }
 
   failPending(error: LaminarError): void {

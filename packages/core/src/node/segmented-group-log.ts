@@ -59,4 +59,8 @@ export class SegmentedGroupLog implements GroupLogStore {
   onEntriesLoaded(wake: () => void): void {
     this.log.onEntriesLoaded(() => wake())
   }
+
+  onApplied(index: number): void {
+    this.log.retainFrom(index + 1)
+  }
 }

@@ -37,6 +37,29 @@ describe('SegmentedLog: entry cache', () => {
     expect(log.entries(41, 51, 1 << 20).map((e) => e.index)).toEqual([41, 42, 43, 44, 45, 46, 47, 48, 49, 50])
   })
 
+  it('keeps entries from retainFrom on past entryCacheBytesMax, up to entryCacheRetainedBytesMax', async () => {
+    const log = await SegmentedLog.open(await TestMemoryStorage.create(), 'p0', {
+      entryCacheBytesMax: CACHED_ENTRY_BYTES * 10,
+      entryCacheRetainedBytesMax: CACHED_ENTRY_BYTES * 30,
+    })
+    // Applied through 20: 21..50 are still to be applied, 30 entries, within the retained bound.
+    log.retainFrom(21)
+    await log.persist({ entries: makeEntries(1, 50, 1, 100), timestampMs: 0 })
+    expect(log.cachedBytes()).toBe(CACHED_ENTRY_BYTES * 30)
+    expect(log.entries(21, 51, 1 << 20).map((e) => e.index)).toEqual(
+      Array.from({ length: 30 }, (_, i) => 21 + i),
+    )
+    // Apply moves on: the cache shrinks back to its bound at once.
+    log.retainFrom(46)
+    expect(log.cachedBytes()).toBe(CACHED_ENTRY_BYTES * 10)
+    expect(log.entries(41, 51, 1 << 20).length).toBe(10)
+    // More unapplied entries than the retained bound: the oldest go anyway, the bound holds.
+    log.retainFrom(1)
+    await log.persist({ entries: makeEntries(51, 100, 1, 100), timestampMs: 0 })
+    expect(log.cachedBytes()).toBe(CACHED_ENTRY_BYTES * 30)
+    expect(log.entries(71, 101, 1 << 20).length).toBe(30)
+  })
+
   it('throws temporarilyUnavailable on a miss, loads in the background and then serves', async () => {
     const log = await SegmentedLog.open(await TestMemoryStorage.create(), 'p0', {
       entryCacheBytesMax: CACHED_ENTRY_BYTES * 10,
