@@ -126,3 +126,44 @@ export function crc32c(bytes: Uint8Array, start = 0, end: number = bytes.length,
   }
   return ~crc >>> 0
 }
+
+/** x^(2^k) mod P for k = 0..31, reflected: shifting a CRC by 2^k bits is a product with these. */
+const powersOfX: Uint32Array = buildPowersOfX()
+
+/** a(x) * b(x) mod P, both reflected (bit 31 is x^0). */
+function multiplyModP(a: number, b: number): number {
+  let m = 0x80000000
+  let product = 0
+  for (;;) {
+    if ((a & m) !== 0) {
+      product ^= b
+      if ((a & (m - 1)) === 0) break
+    }
+    m >>>= 1
+    b = b & 1 ? (b >>> 1) ^ POLYNOMIAL_REFLECTED : b >>> 1
+  }
+  return product >>> 0
+}
+
+function buildPowersOfX(): Uint32Array {
+  const powers = new Uint32Array(32)
+  let p = 0x40000000 // x^1
+  powers[0] = p
+  for (let k = 1; k < 32; k++) powers[k] = p = multiplyModP(p, p)
+  return powers
+}
+
+/**
+ * The CRC-32C of `A || B` from `crcA`, `crcB` and B's length (zlib's crc32_combine): a few
+ * hundred operations whatever the lengths, so a checksum of a header followed by data whose
+ * checksum is already known costs no pass over the data.
+ */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  // crcA times x^(8 * lengthB): one product per set bit of the length, starting at x^8 = x^(2^3).
+  let shift = 0x80000000 // x^0
+  let k = 3
+  for (let n = lengthB; n > 0; n = Math.floor(n / 2), k++) {
+    if (n % 2 === 1) shift = multiplyModP(powersOfX[k & 31]!, shift)
+  }
+  return (multiplyModP(shift, crcA) ^ crcB) >>> 0
+}

@@ -1,6 +1,7 @@
 import { LaminarError } from '../errors/laminar-error'
 import type { ConfState, Entry, EntryType, HardState, Snapshot } from '../raft/types'
-import { crc32c } from './crc32c'
+import { crc32c, crc32cCombine } from './crc32c'
+import { DATA_CHECKSUM_BYTES_MIN, dataChecksum } from './data-checksum'
 import { hex, readUint64, writeUint64 } from './keys'
 
 /**
@@ -96,7 +97,18 @@ export function sealRecordInPlace(
   timestampMs: number,
 ): number {
   writeRecordHeader(view, offset, entry, timestampMs)
-  return sealRecord(target, view, offset)
+  const dataAt = offset + RECORD_HEADER_BYTES
+  const end = dataAt + entry.data.length
+  if (entry.data.length < DATA_CHECKSUM_BYTES_MIN) return sealRecord(target, view, offset)
+  // The header's checksum combined with the data's (known when a Raft frame carried it, else
+  // computed once and remembered for the frames that send this entry on): see data-checksum.ts.
+  const checksum = crc32cCombine(
+    crc32c(target, offset + CRC_BYTES, dataAt),
+    dataChecksum(entry.data),
+    entry.data.length,
+  )
+  view.setUint32(offset, checksum)
+  return end
 }
 
 /**

@@ -19,7 +19,8 @@ import { decodeRaftFrame, encodeRaftFrame, RAFT_FRAME_KIND, type RaftGroupMessag
  * Version carried in `hello`; a node refuses other versions. 2: binary Raft frames and record
  * batches in produce requests (a version-1 peer could not read them). 3: Raft frame entries laid
  * out as log records (raft-wire version 2). 4: produce requests are binary produce frames
- * (produce-frame.ts) carrying the producer's batch bytes in place.
+ * (produce-frame.ts) carrying the producer's batch bytes in place; Raft frame entries carry their
+ * data's checksum (raft-wire version 3).
  */
 export const PROTOCOL_VERSION = 4
 

@@ -1,3 +1,4 @@
+import { DATA_CHECKSUM_BYTES_MIN, dataChecksum, rememberDataChecksum } from '../log/data-checksum'
 import { reserveRecordHeadroom } from '../log/record-headroom'
 import { RECORD_HEADER_BYTES, readRecordHeader, writeRecordHeader } from '../log/records'
 import type { Entry, Message, MessageType, NodeId, Snapshot } from '../raft/types'
@@ -16,8 +17,9 @@ import type { Entry, Message, MessageType, NodeId, Snapshot } from '../raft/type
  * message  [u8 type][u8 flags: 1 reject, 2 context, 4 snapshot][str to][str from]
  *          [f64 term][f64 logTerm][f64 index][f64 commit][f64 rejectHint][u32 entryCount] entry*
  *          [context: u32 length, bytes]? [snapshot]?
- * entry    a log record (log/records.ts) with checksum and timestamp 0:
- *          [u32 0][u32 25 + length][u8 type: 0 normal, 1 confChange][u64 term][u64 index][f64 0][data]
+ * entry    a log record (log/records.ts) with timestamp 0 whose checksum slot holds the CRC-32C of
+ *          the data alone (0 below DATA_CHECKSUM_BYTES_MIN bytes of data):
+ *          [u32 dataChecksum][u32 25 + length][u8 type: 0 normal, 1 confChange][u64 term][u64 index][f64 0][data]
  * snapshot [f64 index][f64 term][strlist voters][strlist votersOutgoing][strlist learners]
  *          [strlist learnersNext][u8 autoLeave][u32 length][data]   (strlist = [u16 count] str*)
  * ```
@@ -27,9 +29,11 @@ import type { Entry, Message, MessageType, NodeId, Snapshot } from '../raft/type
 export const RAFT_FRAME_KIND = 0
 /**
  * Bumped when the layout changes; decoders refuse others. 2: entries are laid out as log records,
- * so the receiver's log seals them where they arrived instead of copying them.
+ * so the receiver's log seals them where they arrived instead of copying them. 3: a record's
+ * checksum slot carries its data's checksum, so the receiver's log seals it without a pass over
+ * the data (log/data-checksum.ts).
  */
-export const RAFT_WIRE_VERSION = 2
+export const RAFT_WIRE_VERSION = 3
 
 /** The messages of one frame, grouped by Raft group id. */
 export type RaftGroupMessages = Array<[string, Message[]]>
@@ -285,6 +289,8 @@ class Writer {
   }
 
   record(entry: Entry): void {
+    const data = entry.data
+    this.#view.setUint32(this.at, data.length >= DATA_CHECKSUM_BYTES_MIN ? dataChecksum(data) : 0)
     writeRecordHeader(this.#view, this.at, entry, 0)
     this.#out.set(entry.data, this.at + RECORD_HEADER_BYTES)
     this.at += RECORD_HEADER_BYTES + entry.data.length
@@ -355,6 +361,7 @@ class Reader {
   record(): Entry {
     this.#need(RECORD_HEADER_BYTES)
     const { dataBytes, type, term, index } = readRecordHeader(this.#view, this.at)
+    const checksum = this.#view.getUint32(this.at)
     if (dataBytes < 0) throw new RangeError('raft entry length too short')
     if (type === undefined) throw new TypeError('unknown entry type')
     this.at += RECORD_HEADER_BYTES
@@ -362,6 +369,7 @@ class Reader {
     const data = this.#bytes.subarray(this.at, this.at + dataBytes)
     this.at += dataBytes
     reserveRecordHeadroom(data)
+    rememberDataChecksum(data, checksum)
     return { term, index, type, data }
   }
 

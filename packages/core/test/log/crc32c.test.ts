@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { crc32c } from '../../src/log/crc32c'
+import { crc32c, crc32cCombine } from '../../src/log/crc32c'
 
 /** The bit-at-a-time definition, to check the table-driven code against. */
 function naiveCrc32c(bytes: Uint8Array): number {
@@ -55,5 +55,24 @@ describe('crc32c', () => {
       expect(crc32c(b.subarray(1))).toBe(naiveCrc32c(b.subarray(1)))
       expect(crc32c(a, 0, 401)).toBe(naiveCrc32c(a.subarray(0, 401)))
     }
+  })
+
+  it('combines the checksums of two parts into the checksum of both, for any split and length', () => {
+    const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 131 + 7) & 0xff)
+    for (const [split, end] of [
+      [0, 0],
+      [0, 10],
+      [10, 10],
+      [29, 29 + 1],
+      [29, 29 + 64],
+      [29, 29 + 1000],
+      [3, 70_000],
+      [69_999, 70_000],
+      [33, 33 + 65_536],
+    ] as const) {
+      const combined = crc32cCombine(crc32c(bytes, 0, split), crc32c(bytes, split, end), end - split)
+      expect(combined).toBe(crc32c(bytes, 0, end))
+    }
+    expect(crc32cCombine(crc32c(bytes, 0, 5), crc32c(bytes, 5, 9), 4)).toBe(naiveCrc32c(bytes.subarray(0, 9)))
   })
 })

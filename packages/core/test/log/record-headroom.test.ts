@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { isLaminarError } from '../../src/errors/laminar-error'
 import { SegmentedLog } from '../../src/log/index'
 import { reserveRecordHeadroom } from '../../src/log/record-headroom'
 import { RECORD_HEADER_BYTES } from '../../src/log/records'
@@ -99,5 +100,25 @@ describe('record headroom', () => {
       [2, 3],
       [3, 3],
     ])
+  })
+
+  it('seals large received entries from the data checksum the frame carries; damaged data fails its read', async () => {
+    const { storage, log } = await openLog()
+    const sent = makeEntries(1, 3, 1, 5000)
+    const { entries } = received(sent)
+    await log.persist({ entries, timestampMs: 1000 })
+    const reopened = await SegmentedLog.open(storage, 'p0')
+    expect(await reopened.readEntries(1, 4, 1 << 20)).toEqual(sent)
+
+    // Data damaged after the sender's checksum (in transit, say): stored, but never read back as good.
+    const other = await openLog()
+    const damaged = received(makeEntries(1, 3, 1, 5000))
+    damaged.entries[1]!.data[100]! ^= 1
+    await other.log.persist({ entries: damaged.entries, timestampMs: 1000 })
+    const read = await SegmentedLog.open(other.storage, 'p0').then(
+      (opened) => opened.readEntries(1, 4, 1 << 20),
+      (error: unknown) => error,
+    )
+    expect(isLaminarError(read) && read.code === 'STORAGE_CORRUPT').toBe(true)
   })
 })
