@@ -44,13 +44,16 @@ interface SendCall {
   reject: (error: unknown) => void
 }
 
-/** One message waiting in a batch: no promise or closure per message, one per send call. */
-interface Pending {
-  record: WireRecord
-  bytes: number
+/**
+ * Consecutive messages of one send call in one batch, at consecutive positions of the call's
+ * results: no object per message once the batch is encoded, one per call and batch.
+ */
+interface Run {
   call: SendCall
-  /** Position of the message in its call's results. */
+  /** Position of the run's first message in its call's results. */
   index: number
+  count: number
+  bytes: number
 }
 
 interface Batch {
@@ -58,12 +61,15 @@ interface Batch {
   sequence: number
   /** The lane epoch the sequence belongs to. */
   epoch: number
-  items: Pending[]
+  /** The records until the batch is sealed; then only {@link encoded} holds them. */
+  records: WireRecord[]
+  runs: Run[]
   bytes: number
   /**
-   * The batch's bytes, encoded at its first send with headroom for the produce frame and the
-   * leader's headers (handed over with that send); kept for retries, which send them again
-   * without headroom (one copy), since the first send's receiver may have adopted the buffer.
+   * The batch's bytes, encoded when it is sealed (so its records die young instead of waiting in
+   * queues), with headroom for the produce frame and the leader's headers, handed over with its
+   * first send; kept for retries, which send them again without headroom (one copy), since the
+   * first send's receiver may have adopted the buffer.
    */
   encoded: Uint8Array | undefined
 }
@@ -93,6 +99,9 @@ const LANE_RETRIABLE = new Set([
   'PROPOSAL_DROPPED',
 ])
 const LANE_ATTEMPTS_MAX = 8
+/** An epoch as long as any a producer reaches (the digits of 2^53): sizes the headroom of a batch. */
+const EPOCH_DIGITS_MAX = '9'.repeat(16)
+const NO_RECORDS: WireRecord[] = []
 
 /**
  * Sends messages in batches per partition, pipelined, idempotent by default: each batch
@@ -198,31 +207,41 @@ export class Producer {
       }
       for (let index = 0; index < prepared.length; index++) {
         const p = prepared[index]!
-        this.#add(p.topic, p.partition, { record: p.record, bytes: p.bytes, call, index })
+        this.#add(p.topic, p.partition, p.record, p.bytes, call, index)
       }
     })
     this.#scheduleSeal()
     return promise
   }
 
-  /** A message was acknowledged (error undefined) or failed for good. */
-  #settle(lane: Lane, item: Pending, error: unknown, offset: number): void {
-    this.#bufferedBytes -= item.bytes
-    const call = item.call
+  /** A run of messages was acknowledged from `baseOffset` on (error undefined), or failed for good. */
+  #settle(lane: Lane, run: Run, error: unknown, baseOffset: number): void {
+    this.#bufferedBytes -= run.bytes
+    const call = run.call
     if (call.settled) return
     if (error !== undefined) {
       call.settled = true
       call.reject(error)
       return
     }
-    call.results[item.index] = { topic: lane.topic, partition: lane.partition, offset }
-    if (--call.remaining === 0) {
+    for (let i = 0; i < run.count; i++) {
+      call.results[run.index + i] = { topic: lane.topic, partition: lane.partition, offset: baseOffset + i }
+    }
+    call.remaining -= run.count
+    if (call.remaining === 0) {
       call.settled = true
       call.resolve(call.results)
     }
   }
 
-  #add(topic: string, partition: number, item: Pending): void {
+  #add(
+    topic: string,
+    partition: number,
+    record: WireRecord,
+    bytes: number,
+    call: SendCall,
+    index: number,
+  ): void {
     const key = `${topic}\u0000${partition}`
     let lane = this.#lanes.get(key)
     if (lane === undefined) {
@@ -238,11 +257,19 @@ export class Producer {
       }
       this.#lanes.set(key, lane)
     }
-    if (lane.open === undefined)
-      lane.open = { sequence: -1, epoch: -1, items: [], bytes: 0, encoded: undefined }
-    lane.open.items.push(item)
-    lane.open.bytes += item.bytes
-    if (lane.open.bytes >= this.#maxBatchBytes) this.#seal(lane)
+    let batch = lane.open
+    if (batch === undefined) {
+      batch = { sequence: -1, epoch: -1, records: [], runs: [], bytes: 0, encoded: undefined }
+      lane.open = batch
+    }
+    batch.records.push(record)
+    batch.bytes += bytes
+    const last = batch.runs[batch.runs.length - 1]
+    if (last !== undefined && last.call === call && last.index + last.count === index) {
+      last.count++
+      last.bytes += bytes
+    } else batch.runs.push({ call, index, count: 1, bytes })
+    if (batch.bytes >= this.#maxBatchBytes) this.#seal(lane)
   }
 
   #scheduleSeal(): void {
@@ -260,6 +287,24 @@ export class Producer {
     const batch = lane.open
     if (batch === undefined) return
     lane.open = undefined
+    // The producer id is only known when the batch is sent (its epoch): leave room for the
+    // longest id this producer can have, any epoch.
+    const producerId = this.#producerId === null ? null : `${this.#producerId}.${EPOCH_DIGITS_MAX}`
+    try {
+      batch.encoded = encodeRecords(batch.records, produceHeadroomBytes(lane.topic, producerId))
+    } catch (cause) {
+      // A record the batch format cannot hold (a header name over 64 KiB, too many headers).
+      const error = new LaminarError(
+        'INVALID_ARGUMENT',
+        `cannot encode a message: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      )
+      for (const run of batch.runs) this.#settle(lane, run, error, -1)
+      return
+    }
+    batch.records = NO_RECORDS
     lane.queued.push(batch)
     this.#pump(lane)
   }
@@ -285,21 +330,20 @@ export class Producer {
   async #sendBatch(lane: Lane, batch: Batch): Promise<void> {
     try {
       const producerId = this.#producerId === null ? null : `${this.#producerId}.${batch.epoch}`
-      batch.encoded ??= encodeRecords(
-        batch.items.map((i) => i.record),
-        produceHeadroomBytes(lane.topic, producerId),
-      )
       const result = (await this.#router.toPartition(lane.topic, lane.partition, {
         op: 'produce',
         topic: lane.topic,
         partition: lane.partition,
         producerId,
         sequence: batch.sequence,
-        batch: batch.encoded,
+        batch: batch.encoded!,
       })) as ProduceResult
       lane.inFlight--
-      for (let i = 0; i < batch.items.length; i++)
-        this.#settle(lane, batch.items[i]!, undefined, result.baseOffset + i)
+      let offset = result.baseOffset
+      for (const run of batch.runs) {
+        this.#settle(lane, run, undefined, offset)
+        offset += run.count
+      }
     } catch (error) {
       lane.inFlight--
       const attempts = (this.#attempts.get(batch) ?? 0) + 1
@@ -316,7 +360,7 @@ export class Producer {
           lane.epoch++
           lane.nextSequence = 0
         }
-        for (const item of batch.items) this.#settle(lane, item, error, -1)
+        for (const run of batch.runs) this.#settle(lane, run, error, -1)
       }
     }
     this.#pump(lane)

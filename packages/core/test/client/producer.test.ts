@@ -62,4 +62,23 @@ describe('producers', () => {
       code: 'BUFFER_FULL',
     })
   })
+
+  it('refuses a message the batch format cannot hold with INVALID_ARGUMENT and goes on', async () => {
+    cluster = await startCluster(1)
+    const client = cluster.node('n1').client()
+    await client.admin().createTopic({ topic: 'h', partitions: 1, replicationFactor: 1 })
+    const producer = client.producer()
+    const refused = await producer
+      .send({ topic: 'h', messages: [{ value: 'v', headers: { ['n'.repeat(70_000)]: 'x' } }] })
+      .catch((e: unknown) => e)
+    expect(isLaminarError(refused, 'INVALID_ARGUMENT')).toBe(true)
+    expect(producer.bufferedBytes).toBe(0)
+    const sent = await producer.send({
+      topic: 'h',
+      messages: Array.from({ length: 5 }, (_, i) => ({ value: `m${i}` })),
+    })
+    expect(sent.map((m) => m.offset)).toEqual([0, 1, 2, 3, 4])
+    const records = await client.read({ topic: 'h', partition: 0, fromOffset: 0 })
+    expect(records.map((r) => text(r.value))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4'])
+  })
 })
