@@ -56,13 +56,15 @@ export class Admin {
     await this.#router.metadata(true)
     if (options.waitForLeaders !== false) {
       await Promise.all(
-        Array.from({ length: partitions }, (_, partition) =>
-          this.#router.toPartition(options.topic, partition, {
+        Array.from({ length: partitions }, async (_, partition) => {
+          const leader = await this.#router.toPartition(options.topic, partition, {
             op: 'leader',
             topic: options.topic,
             partition,
-          }),
-        ),
+          })
+          // So that describeTopic right after shows it even if the node it asks has not heard yet.
+          this.#router.noteLeader(options.topic, partition, leader as string)
+        }),
       )
     }
   }
@@ -80,7 +82,7 @@ export class Admin {
   async describeTopic(options: { topic: string }): Promise<TopicDescription> {
     assertName(options.topic, 'topic')
     await this.#router.metadata(true)
-    return this.#router.topic(options.topic)
+    return this.#router.withKnownLeaders(await this.#router.topic(options.topic))
   }
 
   /** Lag and pending per partition of one group on one topic (asked of each partition leader). */

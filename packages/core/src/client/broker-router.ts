@@ -131,6 +131,27 @@ export class BrokerRouter {
     )
   }
 
+  /** Records a partition leader learned from a partition's own answer (a `leader` request). */
+  noteLeader(topic: string, partition: number, nodeId: string): void {
+    this.#leaders.set(partitionKey(topic, partition), nodeId)
+  }
+
+  /**
+   * The description with each leader the answering node did not know (it hosts no replica of
+   * that partition, or has not heard from a new leader yet) filled in from what this client
+   * learned from the partitions themselves.
+   */
+  withKnownLeaders(topic: TopicDescription): TopicDescription {
+    return {
+      ...topic,
+      partitions: topic.partitions.map((p) =>
+        p.leader !== null
+          ? p
+          : { ...p, leader: this.#leaders.get(partitionKey(topic.name, p.partition)) ?? null },
+      ),
+    }
+  }
+
   /** Forgets a cached partition leader (after a connection failure to it). */
   forgetLeader(topic: string, partition: number): void {
     this.#leaders.delete(partitionKey(topic, partition))

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { Admin } from '../../src/client/admin'
 import { BrokerRouter } from '../../src/client/broker-router'
 import type { NodeChannel } from '../../src/client/node-channel'
 import { LaminarError } from '../../src/index'
+import type { ClusterMetadata } from '../../src/node/protocol'
 import type { Clock } from '../../src/ports/clock'
 
 /** A clock whose timers fire at once and are counted with their delays. */
@@ -67,5 +69,56 @@ describe('BrokerRouter follows leader hints', () => {
     await router.metadata().catch(() => undefined)
     expect(channel.asked).toEqual([undefined, 'b', 'c', 'd', 'e'])
     expect(clock.sleeps).toEqual([])
+  })
+})
+
+describe('describeTopic after createTopic', () => {
+  it('shows the leader createTopic waited for, though the node answering metadata does not know it yet', async () => {
+    let created = false
+    const metadata = (): ClusterMetadata => ({
+      nodes: ['n1', 'n2', 'n3'].map((id) => ({ id, address: id })),
+      controllerLeader: 'n1',
+      topics: created
+        ? [
+            {
+              name: 't',
+              topicId: 1,
+              replicationFactor: 3,
+              config: {},
+              partitions: [
+                {
+                  partition: 0,
+                  replicas: ['n1', 'n2', 'n3'],
+                  currentReplicas: ['n1', 'n2', 'n3'],
+                  leader: null,
+                },
+              ],
+            },
+          ]
+        : [],
+    })
+    const channel: NodeChannel = {
+      request: async (_nodeId, request) => {
+        if (request.op === 'metadata') return metadata()
+        if (request.op === 'createTopic') {
+          created = true
+          return null
+        }
+        if (request.op === 'leader') return 'n2'
+        throw new Error(`unexpected ${request.op}`)
+      },
+      setAddresses: () => {},
+      close: () => {},
+    }
+    const router = new BrokerRouter({
+      channel,
+      clock: countingClock(),
+      requestTimeoutMs: 1000,
+      attemptsMax: 3,
+      retryBackoffMs: 10,
+    })
+    const admin = new Admin(router)
+    await admin.createTopic({ topic: 't', partitions: 1 })
+    expect((await admin.describeTopic({ topic: 't' })).partitions[0]!.leader).toBe('n2')
   })
 })
