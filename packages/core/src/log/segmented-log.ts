@@ -18,6 +18,7 @@ import { encodeFormat, encodeSnapshot, LOG_FORMAT_VERSION, type SegmentRow } fro
 import { type RecoveryReport, recoverLog } from './recovery'
 import { planDropOldestSegments, planWrite, type WritePlan } from './staging'
 import { findFirstIndexAtOrAfter } from './time-index'
+import { WriteChain } from './write-chain'
 
 /** What {@link SegmentedLog.applyRetention} dropped. */
 export interface RetentionResult {
@@ -25,9 +26,6 @@ export interface RetentionResult {
   bytesDropped: number
   firstIndex: number
 }
-
-/** Writes a log queues through its own chain (persist and friends) before BUFFER_FULL. */
-const WRITES_QUEUED_MAX = 1024
 
 interface Unwritten {
   fromIndex: number
@@ -53,8 +51,7 @@ export class SegmentedLog {
   readonly #state: LogState
   readonly #loader: EntryLoader
   #unwritten: Unwritten[] = []
-  #writeChain: Promise<void> = Promise.resolve()
-  #writesQueued = 0
+  readonly #chain: WriteChain
   #failure: LaminarError | undefined
 
   private constructor(storage: Storage, state: LogState, recovery: RecoveryReport) {
@@ -63,6 +60,7 @@ export class SegmentedLog {
     this.#state = state
     this.recovery = recovery
     this.#loader = new EntryLoader(storage, state, () => this.#evict())
+    this.#chain = new WriteChain(storage, this.groupId)
   }
 
   /**
@@ -175,7 +173,7 @@ export class SegmentedLog {
 
   /** Stages `write` and writes it (after any earlier write of this log), then releases it. */
   async persist(write: LogWrite, options: { sync?: boolean } = {}): Promise<void> {
-    this.#assertWriteRoom()
+    this.#chain.assertRoom()
     await this.writeStaged(this.stage(write), options.sync === true)
   }
 
@@ -184,23 +182,7 @@ export class SegmentedLog {
    * createSnapshot, compact, applyRetention; GroupCommit keeps its own order).
    */
   writeStaged(staged: StagedWrite, sync: boolean): Promise<void> {
-    this.#writesQueued++
-    const run = async () => {
-      this.#writesQueued--
-      try {
-        // No await without a prepare step: an extra microtask turn would reorder the simulator's traces.
-        if (staged.prepare !== undefined) await staged.prepare()
-        await this.storage.write(staged.operations, { sync, adopt: true })
-        for (const clear of staged.clearsAfterWrite) await this.storage.clear(clear)
-      } catch (error) {
-        staged.markFailed(error)
-        throw error
-      }
-      staged.markWritten()
-    }
-    const done = this.#writeChain.then(run, run)
-    this.#writeChain = done.catch(() => undefined)
-    return done
+    return this.#chain.write(staged, sync)
   }
 
   /**
@@ -209,7 +191,7 @@ export class SegmentedLog {
    * the log, a wrong term or an index not newer than the current snapshot.
    */
   async createSnapshot(snapshot: Snapshot): Promise<void> {
-    this.#assertWriteRoom()
+    this.#chain.assertRoom()
     await this.writeStaged(this.stageCreateSnapshot(snapshot), true)
   }
 
@@ -255,7 +237,7 @@ export class SegmentedLog {
    * active segment), with one range clear. Returns the new firstIndex.
    */
   async compact(throughIndex: number): Promise<number> {
-    this.#assertWriteRoom()
+    this.#chain.assertRoom()
     const staged = this.stageCompact(throughIndex)
     if (staged !== undefined) await this.writeStaged(staged, true)
     return this.firstIndex()
@@ -274,7 +256,7 @@ export class SegmentedLog {
    * e.g. the applied index + 1, and no further than its snapshot covers), nor the active segment.
    */
   async applyRetention(options: { nowMs: number; retainFromIndexMin: number }): Promise<RetentionResult> {
-    this.#assertWriteRoom()
+    this.#chain.assertRoom()
     const before = this.totalBytes()
     const { staged, segmentsDropped } = this.stageRetention(options)
     if (staged !== undefined) await this.writeStaged(staged, true)
@@ -324,7 +306,7 @@ export class SegmentedLog {
 
   /** Resolves once every write queued through {@link writeStaged} so far has landed or failed. */
   writesSettled(): Promise<void> {
-    return this.#writeChain
+    return this.#chain.settled()
   }
 
   // --- Readers ---
@@ -358,15 +340,6 @@ export class SegmentedLog {
     if (lo < firstIndexOf(this.#state)) throw new RaftLogError('compacted')
     if (hi > this.#state.lastIndex + 1) throw new RaftLogError('unavailable')
     if (lo > hi) throw new RaftLogError('unavailable', `invalid range [${lo}, ${hi})`)
-  }
-
-  /** Bounds the writes queued behind each other: BUFFER_FULL before anything is staged. */
-  #assertWriteRoom(): void {
-    if (this.#writesQueued >= WRITES_QUEUED_MAX) {
-      throw new LaminarError('BUFFER_FULL', `log ${this.groupId} has ${this.#writesQueued} writes queued`, {
-        details: { groupId: this.groupId, writesQueuedMax: WRITES_QUEUED_MAX },
-      })
-    }
   }
 
   /**
