@@ -1,7 +1,6 @@
 import { LaminarError } from '../errors/laminar-error'
 import type { Storage, StorageClearOptions, StorageOperation } from '../ports/storage'
 import { type ConfState, type Entry, type HardState, RaftLogError, type Snapshot } from '../raft/types'
-import { deferredTruncationsPrepare } from './deferred-truncation'
 import { type EntriesLoadedEvent, EntryLoader } from './entry-loader'
 import { KeyKind, LogKeys } from './keys'
 import {
@@ -13,8 +12,9 @@ import {
   type StagedWrite,
   totalBytesOf,
 } from './log-state'
+import { PendingWrites } from './pending-writes'
 import { readEntriesForReader, takeCached } from './read-entries'
-import { encodeFormat, encodeSnapshot, LOG_FORMAT_VERSION, type SegmentRow } from './records'
+import { encodeSnapshot, type SegmentRow } from './records'
 import { type RecoveryReport, recoverLog } from './recovery'
 import { planDropOldestSegments, planWrite, type WritePlan } from './staging'
 import { findFirstIndexAtOrAfter } from './time-index'
@@ -25,12 +25,6 @@ export interface RetentionResult {
   segmentsDropped: number
   bytesDropped: number
   firstIndex: number
-}
-
-interface Unwritten {
-  fromIndex: number
-  toIndex: number
-  timestampMs: number
 }
 
 /**
@@ -50,9 +44,8 @@ export class SegmentedLog {
   readonly recovery: RecoveryReport
   readonly #state: LogState
   readonly #loader: EntryLoader
-  #unwritten: Unwritten[] = []
+  readonly #pending: PendingWrites
   readonly #chain: WriteChain
-  #failure: LaminarError | undefined
 
   private constructor(storage: Storage, state: LogState, recovery: RecoveryReport) {
     this.storage = storage
@@ -60,6 +53,7 @@ export class SegmentedLog {
     this.#state = state
     this.recovery = recovery
     this.#loader = new EntryLoader(storage, state, () => this.#evict())
+    this.#pending = new PendingWrites(storage, state, () => this.#evict())
     this.#chain = new WriteChain(storage, this.groupId)
   }
 
@@ -167,8 +161,8 @@ export class SegmentedLog {
    * Entries conflicting with the log's suffix truncate it first. Throws INVALID_ARGUMENT.
    */
   stage(write: LogWrite): StagedWrite {
-    if (this.#failure !== undefined) throw this.#failure
-    return this.#toStaged(planWrite(this.#state, write))
+    this.#pending.assertWritable()
+    return this.#pending.toStaged(planWrite(this.#state, write))
   }
 
   /** Stages `write` and writes it (after any earlier write of this log), then releases it. */
@@ -201,7 +195,7 @@ export class SegmentedLog {
    * GroupCommit, so the log's writes reach storage in the order they were staged.
    */
   stageCreateSnapshot(snapshot: Snapshot): StagedWrite {
-    if (this.#failure !== undefined) throw this.#failure
+    this.#pending.assertWritable()
     const state = this.#state
     const { index, term, confState } = snapshot?.metadata ?? {}
     if (
@@ -229,7 +223,7 @@ export class SegmentedLog {
       key: state.keys.single(KeyKind.snapshot),
       value: encodeSnapshot(snapshot),
     })
-    return this.#toStaged(plan)
+    return this.#pending.toStaged(plan)
   }
 
   /**
@@ -289,7 +283,7 @@ export class SegmentedLog {
    */
   stageDestroy(): StagedWrite {
     const keys = this.#state.keys
-    this.#failure ??= new LaminarError('STORAGE_CLOSED', `log ${this.groupId} was destroyed`)
+    this.#pending.refuseWrites(new LaminarError('STORAGE_CLOSED', `log ${this.groupId} was destroyed`))
     return {
       groupId: this.groupId,
       operations: [],
@@ -326,7 +320,7 @@ export class SegmentedLog {
    * index interval of entries.
    */
   firstIndexAtOrAfter(timestampMs: number): Promise<number | undefined> {
-    return findFirstIndexAtOrAfter(this.storage, this.#state, this.#unwritten, timestampMs)
+    return findFirstIndexAtOrAfter(this.storage, this.#state, this.#pending.unwritten, timestampMs)
   }
 
   /** Calls `listener` when an async load started by {@link entries} ends. Returns an unsubscribe. */
@@ -355,63 +349,7 @@ export class SegmentedLog {
   #retainedFromIndex = Number.POSITIVE_INFINITY
 
   #evict(): void {
-    this.#state.cache.evict(this.#pinnedFromIndex(), this.#retainedFromIndex)
-  }
-
-  #pinnedFromIndex(): number {
-    let pinned = Number.POSITIVE_INFINITY
-    for (const unwritten of this.#unwritten) pinned = Math.min(pinned, unwritten.fromIndex)
-    return pinned
-  }
-
-  #toStaged(plan: WritePlan): StagedWrite {
-    const state = this.#state
-    let unwritten: Unwritten | undefined
-    if (plan.appendedFromIndex !== undefined) {
-      unwritten = {
-        fromIndex: plan.appendedFromIndex,
-        toIndex: state.lastIndex,
-        timestampMs: plan.timestampMs,
-      }
-      this.#unwritten.push(unwritten)
-    }
-    let settled = false
-    const release = () => {
-      if (settled) return false
-      settled = true
-      if (unwritten !== undefined) this.#unwritten = this.#unwritten.filter((item) => item !== unwritten)
-      return true
-    }
-    this.#evict()
-    if (!state.formatWritten && plan.operations.length > 0) {
-      // A fresh log's first write carries the format key, atomically with its first entries
-      // (pushed last: deferred truncations hold positions in the list).
-      plan.operations.push({
-        type: 'put',
-        key: state.keys.single(KeyKind.format),
-        value: encodeFormat(LOG_FORMAT_VERSION),
-      })
-      state.formatWritten = true
-    }
-    return {
-      groupId: this.groupId,
-      operations: plan.operations,
-      clearsAfterWrite: plan.clearsAfterWrite,
-      prepare: deferredTruncationsPrepare(this.storage, state, plan),
-      markWritten: () => {
-        if (release()) this.#evict()
-      },
-      markFailed: (error: unknown) => {
-        if (!release()) return
-        this.#failure = new LaminarError(
-          'STORAGE_FAILED',
-          `a write of log ${this.groupId} failed: reopen the log`,
-          {
-            cause: error,
-          },
-        )
-      },
-    }
+    this.#state.cache.evict(this.#pending.pinnedFromIndex(), this.#retainedFromIndex)
   }
 
   #countOldest(drop: (segment: SegmentRow) => boolean): number {
@@ -424,10 +362,10 @@ export class SegmentedLog {
 
   #stageDropOldest(count: number): StagedWrite | undefined {
     if (count === 0) return undefined
-    if (this.#failure !== undefined) throw this.#failure
+    this.#pending.assertWritable()
     const plan = emptyPlan(this.#state.lastTimestampMs)
     planDropOldestSegments(this.#state, count, plan)
-    return this.#toStaged(plan)
+    return this.#pending.toStaged(plan)
   }
 }
 
