@@ -1,6 +1,6 @@
 import { LaminarError } from '../errors/laminar-error'
 import type { StorageClearOptions, StorageOperation } from '../ports/storage'
-import type { Entry, HardState, Snapshot } from '../raft/types'
+import { type Entry, type HardState, RaftLogError, type Snapshot } from '../raft/types'
 import type { EntryCache } from './entry-cache'
 import type { LogKeys } from './keys'
 import type { ReadCursor } from './read-stored'
@@ -141,6 +141,14 @@ export interface LogWrite {
 
 export function firstIndexOf(state: LogState): number {
   return state.start.index + 1
+}
+
+/** The term of the entry at `index`, as Raft's LogStorage.term answers (RaftLogError outside the log). */
+export function termOf(state: LogState, index: number): number {
+  if (index === state.start.index) return state.start.term
+  if (index < state.start.index) throw new RaftLogError('compacted')
+  if (index > state.lastIndex) throw new RaftLogError('unavailable')
+  return state.termRuns.termAt(index)!
 }
 
 /** Stored bytes of the log (keys + values of its entries). */

@@ -1,8 +1,9 @@
 import { LaminarError } from '../errors/laminar-error'
-import type { Storage, StorageClearOptions, StorageOperation } from '../ports/storage'
+import type { Storage } from '../ports/storage'
 import { type ConfState, type Entry, type HardState, RaftLogError, type Snapshot } from '../raft/types'
+import { planCreateSnapshot } from './create-snapshot'
 import { type EntriesLoadedEvent, EntryLoader } from './entry-loader'
-import { KeyKind, LogKeys } from './keys'
+import { LogKeys } from './keys'
 import {
   firstIndexOf,
   type LogState,
@@ -10,13 +11,15 @@ import {
   resolveLogOptions,
   type SegmentedLogOptions,
   type StagedWrite,
+  termOf,
   totalBytesOf,
 } from './log-state'
 import { PendingWrites } from './pending-writes'
 import { readEntriesForReader, takeCached } from './read-entries'
-import { encodeSnapshot, type SegmentRow } from './records'
+import type { SegmentRow } from './records'
 import { type RecoveryReport, recoverLog } from './recovery'
-import { planDropOldestSegments, planWrite, type WritePlan } from './staging'
+import { segmentsToCompact, segmentsToRetire } from './retention'
+import { emptyPlan, planDropOldestSegments, planWrite } from './staging'
 import { findFirstIndexAtOrAfter } from './time-index'
 import { WriteChain } from './write-chain'
 
@@ -89,11 +92,7 @@ export class SegmentedLog {
   }
 
   term(index: number): number {
-    const state = this.#state
-    if (index === state.start.index) return state.start.term
-    if (index < state.start.index) throw new RaftLogError('compacted')
-    if (index > state.lastIndex) throw new RaftLogError('unavailable')
-    return state.termRuns.termAt(index)!
+    return termOf(this.#state, index)
   }
 
   firstIndex(): number {
@@ -196,34 +195,7 @@ export class SegmentedLog {
    */
   stageCreateSnapshot(snapshot: Snapshot): StagedWrite {
     this.#pending.assertWritable()
-    const state = this.#state
-    const { index, term, confState } = snapshot?.metadata ?? {}
-    if (
-      !Number.isSafeInteger(index) ||
-      !(snapshot.data instanceof Uint8Array) ||
-      typeof confState !== 'object'
-    ) {
-      throw new LaminarError(
-        'INVALID_ARGUMENT',
-        'snapshot needs an integer index, a confState and Uint8Array data',
-      )
-    }
-    if (index <= state.snapshot.metadata.index || index > state.lastIndex || index < state.start.index) {
-      throw new LaminarError(
-        'INVALID_ARGUMENT',
-        `snapshot index ${index} is outside (${state.snapshot.metadata.index}, ${state.lastIndex}]`,
-      )
-    }
-    if (this.term(index) !== term)
-      throw new LaminarError('INVALID_ARGUMENT', `snapshot term ${term} does not match`)
-    state.snapshot = snapshot
-    const plan = emptyPlan(state.lastTimestampMs)
-    plan.operations.push({
-      type: 'put',
-      key: state.keys.single(KeyKind.snapshot),
-      value: encodeSnapshot(snapshot),
-    })
-    return this.#pending.toStaged(plan)
+    return this.#pending.toStaged(planCreateSnapshot(this.#state, snapshot))
   }
 
   /**
@@ -239,8 +211,7 @@ export class SegmentedLog {
 
   /** {@link compact} as a staged write; undefined when nothing is dropped. */
   stageCompact(throughIndex: number): StagedWrite | undefined {
-    const limit = Math.min(throughIndex, this.#state.snapshot.metadata.index)
-    return this.#stageDropOldest(this.#countOldest((segment) => segment.lastIndex <= limit))
+    return this.#stageDropOldest(segmentsToCompact(this.#state, throughIndex))
   }
 
   /**
@@ -262,17 +233,7 @@ export class SegmentedLog {
     staged: StagedWrite | undefined
     segmentsDropped: number
   } {
-    if (typeof options?.nowMs !== 'number' || typeof options.retainFromIndexMin !== 'number') {
-      throw new LaminarError('INVALID_ARGUMENT', 'retention needs nowMs and retainFromIndexMin numbers')
-    }
-    const { retentionBytesMax, retentionAgeMsMax } = this.#state.options
-    let bytes = this.totalBytes()
-    const count = this.#countOldest((segment) => {
-      if (segment.lastIndex >= options.retainFromIndexMin) return false
-      const over = bytes > retentionBytesMax || options.nowMs - segment.lastTimestampMs > retentionAgeMsMax
-      if (over) bytes -= segment.bytes
-      return over
-    })
+    const count = segmentsToRetire(this.#state, options)
     return { staged: this.#stageDropOldest(count), segmentsDropped: count }
   }
 
@@ -352,29 +313,11 @@ export class SegmentedLog {
     this.#state.cache.evict(this.#pending.pinnedFromIndex(), this.#retainedFromIndex)
   }
 
-  #countOldest(drop: (segment: SegmentRow) => boolean): number {
-    const segments = this.#state.segments
-    let count = 0
-    // The active (last) segment is never dropped: staged appends still update its row.
-    while (count < segments.length - 1 && drop(segments[count]!)) count++
-    return count
-  }
-
   #stageDropOldest(count: number): StagedWrite | undefined {
     if (count === 0) return undefined
     this.#pending.assertWritable()
     const plan = emptyPlan(this.#state.lastTimestampMs)
     planDropOldestSegments(this.#state, count, plan)
     return this.#pending.toStaged(plan)
-  }
-}
-
-function emptyPlan(timestampMs: number): WritePlan {
-  return {
-    operations: [] as StorageOperation[],
-    clearsAfterWrite: [] as StorageClearOptions[],
-    appendedFromIndex: undefined,
-    timestampMs,
-    deferredTruncations: [],
   }
 }

@@ -44,18 +44,23 @@ export interface DeferredTruncation {
   operationsAt: number
 }
 
+/** A plan with nothing in it yet, its timestamp the log's last (nothing appended). */
+export function emptyPlan(timestampMs: number): WritePlan {
+  return {
+    operations: [],
+    clearsAfterWrite: [],
+    appendedFromIndex: undefined,
+    timestampMs,
+    deferredTruncations: [],
+  }
+}
+
 /**
  * Plans a Raft Ready's persistence: snapshot first, then entries, then hard state. Everything
  * is validated before anything changes, so an INVALID_ARGUMENT leaves the log as it was.
  */
 export function planWrite(state: LogState, write: LogWrite): WritePlan {
-  const plan: WritePlan = {
-    operations: [],
-    clearsAfterWrite: [],
-    appendedFromIndex: undefined,
-    timestampMs: state.lastTimestampMs,
-    deferredTruncations: [],
-  }
+  const plan = emptyPlan(state.lastTimestampMs)
   validateWrite(state, write)
   if (write.snapshot !== undefined) planSnapshot(state, write.snapshot, plan)
   if (write.entries !== undefined && write.entries.length > 0) {
