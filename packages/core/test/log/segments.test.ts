@@ -148,6 +148,27 @@ describe('SegmentedLog: segments', () => {
     ).toBe(true)
   })
 
+  it('bad snapshot or retention input is INVALID_ARGUMENT and leaves the log as it was', async () => {
+    const storage = await TestMemoryStorage.create()
+    const log = await SegmentedLog.open(storage, 'p0', { segmentBytesMax: chunkBytes(3) })
+    await log.persist({ entries: makeEntries(1, 9, 2), timestampMs: 0 })
+    const confState = { voters: ['a'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false }
+    const snapshotAt = (index: number, term: number, data: unknown = new Uint8Array(0)) =>
+      ({ metadata: { index, term, confState }, data }) as Parameters<SegmentedLog['createSnapshot']>[0]
+    const invalid = async (run: () => unknown) => isLaminarError(await caught(run), 'INVALID_ARGUMENT')
+    expect(await invalid(() => log.createSnapshot(snapshotAt(4, 2, 'not bytes')))).toBe(true)
+    expect(await invalid(() => log.createSnapshot(snapshotAt(10, 2)))).toBe(true) // past lastIndex
+    expect(await invalid(() => log.createSnapshot(snapshotAt(4, 1)))).toBe(true) // entry 4 has term 2
+    expect(await invalid(() => log.applyRetention({ nowMs: 'soon', retainFromIndexMin: 1 } as never))).toBe(
+      true,
+    )
+    expect(await invalid(() => log.stageRetention(undefined as never))).toBe(true)
+    expect(log.latestSnapshot().metadata.index).toBe(0)
+    expect(log.segments().map((segment) => segment.baseIndex)).toEqual([1, 4, 7])
+    await log.createSnapshot(snapshotAt(4, 2))
+    expect(await log.compact(9)).toBe(4)
+  })
+
   it('a received snapshot replaces the log, and entries after it append', async () => {
     const storage = await TestMemoryStorage.create()
     const log = await SegmentedLog.open(storage, 'p0', { segmentBytesMax: ENTRY_STORED_BYTES * 3 })
