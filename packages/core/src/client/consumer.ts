@@ -258,6 +258,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
             memberId: this.memberId,
             options: this.#groupOptions,
             maxMessages: credit,
+            maxInFlight: this.#maxInFlight,
             waitMs: this.#fetchWaitMs,
             fetchSeq: state.fetchSeq,
           },

@@ -96,6 +96,7 @@ export class GroupDelivery {
     maxMessages: number,
     waitMs: number,
     fetchSeq: number,
+    maxInFlight: number = maxMessages,
   ): Promise<FetchResult> {
     const host = this.#options.host
     if (!host.group.isLeader) throw host.group.notLeader()
@@ -121,9 +122,11 @@ export class GroupDelivery {
         lastAnswer: [],
       }
       runtime.members.set(memberId, member)
-      runtime.dispatcher.addMember(memberId, Math.max(1, maxMessages))
+      runtime.dispatcher.addMember(memberId, Math.max(1, maxInFlight))
     } else {
-      runtime.dispatcher.grantCredit(memberId, Math.max(1, maxMessages))
+      // The dispatcher counts what the member holds unsettled against its limit: the limit is
+      // the member's whole window, not the credit left (that would count those messages twice).
+      runtime.dispatcher.grantCredit(memberId, Math.max(1, maxInFlight))
     }
     member.lastSeenMs = this.#options.clock.now()
     if (fetchSeq === member.fetchSeq && member.lastAnswer.length > 0) {

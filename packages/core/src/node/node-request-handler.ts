@@ -129,6 +129,7 @@ export class NodeRequestHandler {
           request.maxMessages,
           waitMs,
           request.fetchSeq,
+          request.maxInFlight,
         )
       }
       case 'settle': {

@@ -144,7 +144,13 @@ export type ClientRequest =
       group: string
       memberId: string
       options: GroupOptions
+      /** At most this many deliveries in this answer (the member's free credit). */
       maxMessages: number
+      /**
+       * The member's whole window: deliveries it may hold unsettled at once, counting those it
+       * holds now. Absent (older clients): `maxMessages` serves as the window.
+       */
+      maxInFlight?: number
       waitMs: number
       /**
        * 1 for a member's first fetch, +1 after each answer received; a fetch repeating the last

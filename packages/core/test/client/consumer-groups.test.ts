@@ -126,6 +126,25 @@ describe('consumer groups', () => {
     expect(redelivered.every((m) => m.deliveryCount >= 2)).toBe(true)
   })
 
+  it('keeps maxInFlight messages in flight: acking some of them makes room for as many new ones', async () => {
+    cluster = await startCluster(3)
+    const client = cluster.node('n1').client()
+    await client.admin().createTopic({ topic: 'window', partitions: 1 })
+    await produceAll(cluster, 'window', 20)
+    const consumer = client.consumer({ groupId: 'g', maxInFlight: 10, ackWaitMs: 60_000 })
+    await consumer.subscribe({ topic: 'window' })
+    const held: number[] = []
+    for await (const message of consumer) {
+      held.push(message.offset)
+      // The first five are acked at once; the rest stay unacked (held), filling the window.
+      if (message.offset < 5) message.ack()
+      if (held.length === 15) break
+    }
+    // 5 acked + 10 held: the window of 10 is full of unacked messages, none beyond it.
+    expect(held).toEqual(Array.from({ length: 15 }, (_, i) => i))
+    await consumer.stop()
+  })
+
   it('redelivers after the ack wait, and after a nack with delay', async () => {
     cluster = await startCluster(3)
     const client = cluster.node('n1').client()
