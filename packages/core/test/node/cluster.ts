@@ -1,4 +1,4 @@
-import { openMemoryLevelStorage } from '@laminar-ts/storage-level'
+import { LevelStorage, openMemoryLevelStorage } from '@laminar-ts/storage-level'
 import { MemoryNetwork } from '@laminar-ts/transport-memory'
 import { LaminarNode, type NodeTuning, type PeerConfig } from '../../src/index'
 import type { Storage } from '../../src/ports/storage'
@@ -72,3 +72,33 @@ export async function startCluster(
 
 export const text = (bytes: Uint8Array | null | undefined): string =>
   bytes === null || bytes === undefined ? '' : new TextDecoder().decode(bytes)
+
+/**
+ * Memory-level storage that survives a node's restarts (a memory-level database keeps its data
+ * across close and reopen, so a restarted node gets a new Storage over the same database),
+ * except for a node whose disk the test wipes.
+ */
+export function wipeableStorage(): {
+  storageFor: (id: string) => Promise<Storage>
+  wipe: (id: string) => void
+} {
+  const databases = new Map<string, LevelStorage['db']>()
+  const wiped = new Set<string>()
+  return {
+    wipe: (id) => wiped.add(id),
+    storageFor: async (id) => {
+      const db = databases.get(id)
+      if (db === undefined || wiped.delete(id)) {
+        const storage = await openMemoryLevelStorage()
+        databases.set(id, storage.db)
+        return storage
+      }
+      const storage = new LevelStorage(db, {
+        supports: { persistent: false, sync: false },
+        sharesBuffers: true,
+      })
+      await storage.open()
+      return storage
+    },
+  }
+}

@@ -1,10 +1,9 @@
-import { LevelStorage, openMemoryLevelStorage } from '@laminar-ts/storage-level'
+import { openMemoryLevelStorage } from '@laminar-ts/storage-level'
 import { MemoryNetwork, perfectLinks } from '@laminar-ts/transport-memory'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isLaminarError, LaminarNode, nodeOfReplica } from '../../src/index'
 import type { ClusterMetadata } from '../../src/node/protocol'
-import type { Storage } from '../../src/ports/storage'
-import { FAST_TUNING, startCluster, type TestCluster } from './cluster'
+import { FAST_TUNING, startCluster, type TestCluster, wipeableStorage } from './cluster'
 import { eventually, sorted } from './joining-cluster'
 
 let cluster: TestCluster | undefined
@@ -12,29 +11,6 @@ afterEach(async () => {
   await cluster?.close()
   cluster = undefined
 })
-
-/** Storage that survives restarts, except for a node whose disk the test wipes. */
-function wipeableStorage(): { storageFor: (id: string) => Promise<Storage>; wipe: (id: string) => void } {
-  const databases = new Map<string, LevelStorage['db']>()
-  const wiped = new Set<string>()
-  return {
-    wipe: (id) => wiped.add(id),
-    storageFor: async (id) => {
-      const db = databases.get(id)
-      if (db === undefined || wiped.delete(id)) {
-        const storage = await openMemoryLevelStorage()
-        databases.set(id, storage.db)
-        return storage
-      }
-      const storage = new LevelStorage(db, {
-        supports: { persistent: false, sync: false },
-        sharesBuffers: true,
-      })
-      await storage.open()
-      return storage
-    },
-  }
-}
 
 /** Cuts `host` off from every other host, both ways (frames and new connections). */
 function isolate(c: TestCluster, host: string): void {

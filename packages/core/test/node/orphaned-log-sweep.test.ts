@@ -1,37 +1,14 @@
-import { LevelStorage, openMemoryLevelStorage } from '@laminar-ts/storage-level'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { KeyKind, LogKeys } from '../../src/log/keys'
 import { storedGroupIds } from '../../src/log/stored-group-ids'
 import type { Storage } from '../../src/ports/storage'
-import { startCluster, type TestCluster } from './cluster'
+import { startCluster, type TestCluster, wipeableStorage } from './cluster'
 
 let cluster: TestCluster | undefined
 afterEach(async () => {
   await cluster?.close()
   cluster = undefined
 })
-
-/**
- * Memory-level storage that outlives a node: a memory-level database keeps its data across
- * close and reopen, so a restarted node gets a new Storage over the same database.
- */
-function restartableMemoryStorage(): (id: string) => Promise<Storage> {
-  const databases = new Map<string, LevelStorage['db']>()
-  return async (id) => {
-    const db = databases.get(id)
-    if (db === undefined) {
-      const storage = await openMemoryLevelStorage()
-      databases.set(id, storage.db)
-      return storage
-    }
-    const storage = new LevelStorage(db, {
-      supports: { persistent: false, sync: false },
-      sharesBuffers: true,
-    })
-    await storage.open()
-    return storage
-  }
-}
 
 async function groupIds(storage: Storage): Promise<string[]> {
   return (await storedGroupIds(storage, { groupsMax: 1000 })).groupIds
@@ -43,7 +20,7 @@ const groupOf = (logId: string): string => logId.slice(0, logId.indexOf('@'))
 
 describe('a node down while its topic was deleted', () => {
   it('clears the deleted partitions from its storage after restart and keeps the controller log', async () => {
-    const storageFor = restartableMemoryStorage()
+    const { storageFor } = wipeableStorage()
     cluster = await startCluster(3, { storageFor })
     const client = cluster.node('n1').client()
     await client.admin().createTopic({ topic: 'doomed', partitions: 2, replicationFactor: 3 })

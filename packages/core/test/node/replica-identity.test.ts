@@ -1,4 +1,4 @@
-import { LevelStorage, openMemoryLevelStorage } from '@laminar-ts/storage-level'
+import { openMemoryLevelStorage } from '@laminar-ts/storage-level'
 import { perfectLinks } from '@laminar-ts/transport-memory'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -11,9 +11,8 @@ import {
 import { KeyKind, LogKeys } from '../../src/log/keys'
 import { encodeFrame, PROTOCOL_VERSION } from '../../src/node/protocol'
 import { encodeRaftFrame } from '../../src/node/raft-wire'
-import type { Storage } from '../../src/ports/storage'
 import { newMessage } from '../../src/raft/message'
-import { startCluster, type TestCluster, text } from './cluster'
+import { startCluster, type TestCluster, text, wipeableStorage } from './cluster'
 import { eventually, joinNode, sorted } from './joining-cluster'
 
 let cluster: TestCluster | undefined
@@ -142,24 +141,8 @@ describe('replica identity', () => {
   })
 
   it('a node back on a wiped disk never hosts its old replicas: they are renewed under new ids and caught up', async () => {
-    // Storage that survives restarts, except for a node whose disk the test wipes.
-    const databases = new Map<string, LevelStorage['db']>()
-    const wiped = new Set<string>()
-    const storageFor = async (id: string): Promise<Storage> => {
-      const db = databases.get(id)
-      if (db === undefined || wiped.delete(id)) {
-        const storage = await openMemoryLevelStorage()
-        databases.set(id, storage.db)
-        return storage
-      }
-      const storage = new LevelStorage(db, {
-        supports: { persistent: false, sync: false },
-        sharesBuffers: true,
-      })
-      await storage.open()
-      return storage
-    }
-    cluster = await startCluster(3, { storageFor })
+    const disks = wipeableStorage()
+    cluster = await startCluster(3, { storageFor: disks.storageFor })
     const c = cluster
     const admin = c.node('n2').client().admin()
     await admin.createTopic({ topic: 'hazard', partitions: 1, replicationFactor: 3 })
@@ -173,7 +156,7 @@ describe('replica identity', () => {
     const lost = groupOn(c.node('n3'))!.replicaId
     await c.stopNode('n3')
     for (let i = 0; i < 5; i++) await send(`b-${i}`)
-    wiped.add('n3')
+    disks.wipe('n3')
     const n3 = await c.restartNode('n3')
     const seen = new Set<string>()
     await eventually(async () => {
